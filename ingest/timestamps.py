@@ -1,0 +1,41 @@
+"""OpenLineage times (ISO 8601 date-times) to the stores' UTC text form.
+
+The spec requires an offset; producers that omit it (Marquez accepts such events) are read as UTC and
+the validator says so in a warning. Digits past microseconds (nanosecond clocks) are dropped: the raw
+event keeps them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+# Python's fromisoformat takes at most 6 fractional digits before 3.11's relaxations; trim longer runs.
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+STORE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def parse_time(value: str) -> tuple[datetime, bool]:
+    """The instant in UTC, and whether the text carried an offset. ValueError when it is not a date-time."""
+    if "T" not in value and " " not in value:
+        raise ValueError("not an ISO 8601 date-time")
+    text = _FRACTION.sub(r"\1", value.strip())
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC), False
+    return moment.astimezone(UTC), True
+
+
+def to_store_time(value: str) -> str:
+    """`2024-08-06T13:26:54.34+02:00` -> `2024-08-06 11:26:54.340000`. ValueError when not a date-time."""
+    return format_store_time(parse_time(value)[0])
+
+
+def format_store_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(STORE_FORMAT)
+
+
+def utc_now() -> str:
+    return format_store_time(datetime.now(UTC))
