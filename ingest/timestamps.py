@@ -25,7 +25,10 @@ def parse_time(value: str) -> tuple[datetime, bool]:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC), False
-    return moment.astimezone(UTC), True
+    try:
+        return moment.astimezone(UTC), True
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC instant in Python's range
+        raise ValueError("out of the representable range") from None
 
 
 def to_store_time(value: str) -> str:

@@ -12,6 +12,7 @@ always by primary key.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -21,6 +22,18 @@ KEY_SEPARATOR = "\x1f"  # ASCII unit separator: cannot occur in the names it joi
 def make_key(*parts: str) -> str:
     """32 hex characters (128 bits of SHA-256) naming the joined parts; stable across processes and versions."""
     return hashlib.sha256(KEY_SEPARATOR.join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_uuid(text: str) -> bool:
+    return _UUID.fullmatch(text) is not None
+
+
+def run_key(run_id: str) -> str:
+    """A run's id as stored: UUIDs compare case-insensitively, so in lower case; other ids as given."""
+    return run_id.lower() if is_uuid(run_id) else run_id
 
 
 def namespace_key(namespace: str) -> str:
@@ -125,7 +138,7 @@ class RunRow:
     before (or without) its own events.
     """
 
-    run_id: str  # the event's run.runId, lower-case
+    run_id: str  # run_key(the event's run.runId)
     job_id: str
     state: RunState | None  # None: an OTHER event or a parent stub; leaves the stored state alone
     event_time: str

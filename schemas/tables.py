@@ -330,7 +330,10 @@ OL_COLUMN_LINEAGE_DATASET = Table(
     primary_key=("lineage_id",),
     primary_index=("target_dataset_id",),
     unique_pi=False,
-    indexes=(Index("idx_ol_dslineage_src_fid", ("source_field_id",)), Index("idx_ol_dslineage_tgt", ("target_dataset_id",))),
+    indexes=(
+        Index("idx_ol_dslineage_src_fid", ("source_field_id",)),
+        Index("idx_ol_dslineage_tgt", ("target_dataset_id",)),
+    ),
     since=2,
 )
 

@@ -1,0 +1,171 @@
+"""`lineage`: the command line. The only place that configures logging and prints."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from ingest.app import create_app
+from ingest.files import IngestReport, ingest_paths
+from ingest.settings import Settings, SettingsError
+from schemas import open_store
+from schemas.ddl import render_schema
+from schemas.dsn import Dialect
+from schemas.store import Store, StoreError
+
+logger = logging.getLogger("lineage")
+
+SHUTDOWN_TIMEOUT = 30.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"lineage: bad setting: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        code: int = args.run(settings, args)
+    except StoreError as exc:
+        print(f"lineage: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lineage", description="OpenLineage ingestion server for Teradata shops.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", help="bind address (default: LINEAGE_HOST)")
+    serve.add_argument("--port", type=int, help="port (default: API_PORT)")
+    serve.set_defaults(run=_serve)
+
+    config = commands.add_parser("config", help="print the effective settings and where each came from")
+    config.set_defaults(run=_config)
+
+    ingest = commands.add_parser("ingest", help="load OpenLineage events from .json, .jsonl or .ndjson files")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--strict", action="store_true", help="reject standard facets that break their schema")
+    ingest.set_defaults(run=_ingest)
+
+    schema = commands.add_parser("schema", help="create, upgrade or inspect the OL_* tables")
+    actions = schema.add_subparsers(required=True, metavar="ACTION")
+    actions.add_parser("create", help="create the tables in an empty database").set_defaults(run=_schema_create)
+    actions.add_parser("upgrade", help="add what is missing; never drops").set_defaults(run=_schema_upgrade)
+    actions.add_parser("status", help="applied and pending migrations").set_defaults(run=_schema_status)
+    ddl = actions.add_parser("ddl", help="print the DDL for a dialect")
+    ddl.add_argument("--dialect", choices=[d.value for d in Dialect], default=Dialect.SQLITE.value)
+    ddl.set_defaults(run=_schema_ddl)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    store = _open(settings)
+    if not store.schema_status().current:
+        store.close()
+        print("lineage: the schema is not current; run `lineage schema upgrade` first", file=sys.stderr)
+        return 2
+    host = args.host or settings.host
+    port = args.port or settings.api_port
+    logger.info("store %s; listening on http://%s:%d", settings.store.masked(), host, port)
+    web.run_app(
+        create_app(settings, store), host=host, port=port, shutdown_timeout=SHUTDOWN_TIMEOUT, print=None,
+        access_log=None,
+    )
+    return 0
+
+
+def _config(settings: Settings, args: argparse.Namespace) -> int:
+    rows = settings.effective()
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, source in rows:
+        print(f"{name:<{width}}  {value or '(unset)'}  [{source}]")
+    return 0
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    store = _open(settings)
+    try:
+        store.upgrade_schema()
+        report = ingest_paths(store, args.paths, strict=args.strict or settings.strict, progress=_progress_bar())
+    finally:
+        store.close()
+    _print_report(report)
+    return 1 if report.rejected else 0
+
+
+def _progress_bar() -> None | _Bar:
+    return _Bar() if sys.stderr.isatty() else None
+
+
+class _Bar:
+    """A one-line progress bar on stderr, drawn only on a terminal."""
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = 30 * done // max(total, 1)
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} files{end}")
+        sys.stderr.flush()
+
+
+def _print_report(report: IngestReport) -> None:
+    for origin, warning in report.warnings:
+        print(f"{origin}: warning: {warning}")
+    for origin, reason in report.rejected:
+        print(f"{origin}: rejected: {reason}")
+    print(f"accepted {report.accepted}, duplicate {report.duplicate}, rejected {len(report.rejected)}")
+
+
+def _schema_create(settings: Settings, args: argparse.Namespace) -> int:
+    return _run_schema(settings, "create")
+
+
+def _schema_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    return _run_schema(settings, "upgrade")
+
+
+def _run_schema(settings: Settings, action: str) -> int:
+    store = _open(settings)
+    try:
+        executed = store.create_schema() if action == "create" else store.upgrade_schema()
+        status = store.schema_status()
+    finally:
+        store.close()
+    latest = status.applied[-1] if status.applied else None
+    what = f"{len(executed)} statements run" if executed else "nothing to do"
+    version = f"version {latest.version} ({latest.name})" if latest else "no version"
+    print(f"{settings.store.masked()}: {what}; schema at {version}")
+    return 0
+
+
+def _schema_status(settings: Settings, args: argparse.Namespace) -> int:
+    store = _open(settings)
+    try:
+        status = store.schema_status()
+    finally:
+        store.close()
+    for migration in status.applied:
+        print(f"applied  {migration.version}  {migration.name}  {migration.description}")
+    for migration in status.pending:
+        print(f"pending  {migration.version}  {migration.name}  {migration.description}")
+    return 0 if status.current else 1
+
+
+def _schema_ddl(settings: Settings, args: argparse.Namespace) -> int:
+    for statement in render_schema(Dialect(args.dialect)):
+        print(f"{statement};\n")
+    return 0
+
+
+def _open(settings: Settings) -> Store:
+    return open_store(settings.store)

@@ -1,0 +1,74 @@
+"""One exception hierarchy and the middleware that turns it, and aiohttp's own HTTP errors, into the one
+JSON error shape: {"error": sentence, "code": CODE, "details": [{"path", "message"}], "request_id"}."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from ingest.typedefs import REQUEST_ID
+
+logger = logging.getLogger(__name__)
+
+# A caller's request id is echoed only when it is short and plain: it goes into logs and headers.
+CALLER_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    503: "UNAVAILABLE",
+}
+
+
+class ApiError(Exception):
+    """An error the client should see: its status, a stable code, a sentence, and per-path details."""
+
+    status = 400
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str, details: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+
+
+def error_body(request: web.Request, message: str, code: str, details: Sequence[tuple[str, str]] = ()) -> Any:
+    return {
+        "error": message,
+        "code": code,
+        "details": [{"path": path, "message": text} for path, text in details],
+        "request_id": request.get(REQUEST_ID, ""),
+    }
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    given = request.headers.get("X-Request-ID", "")
+    request_id = given if CALLER_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
+    try:
+        response = await handler(request)
+    except ApiError as exc:
+        response = web.json_response(error_body(request, exc.message, exc.code, exc.details), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = HTTP_CODES.get(exc.status, f"HTTP_{exc.status}")
+        kept = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+        response = web.json_response(error_body(request, exc.reason, code), status=exc.status, headers=kept)
+    except Exception:
+        logger.exception("unexpected error on %s %s", request.method, request.path)
+        response = web.json_response(error_body(request, "internal error", "INTERNAL"), status=500)
+    response.headers["X-Request-ID"] = request_id
+    return response

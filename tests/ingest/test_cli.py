@@ -1,0 +1,145 @@
+"""`lineage` as a user runs it: schema commands, config, and ingesting the real events of ../shared/events."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.cli import main
+from tests.conftest import EVENTS_DIR, complete_event_files, event_files
+
+SEED_TABLES = ("OL_NAMESPACE", "OL_DATASET", "OL_DATASET_FIELD", "OL_JOB", "OL_RUN", "OL_RUN_INPUT",
+               "OL_RUN_OUTPUT", "OL_COLUMN_LINEAGE", "OL_SCHEMA_VERSION")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A clean working directory whose default store is ./lineage.db, with no stray settings."""
+    for name in ("LINEAGE_STORE", "TERADATA_HOST", "TD_HOST", "LINEAGE_VALIDATION", "API_PORT", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def outcome_lines(output: str, kind: str) -> dict[str, str]:
+    """origin -> message for every `origin: kind: message` line of the ingest report."""
+    found: dict[str, str] = {}
+    for line in output.splitlines():
+        match = re.match(rf"(.+?): {kind}: (.*)$", line)
+        if match:
+            found.setdefault(match.group(1), match.group(2))
+    return found
+
+
+def counts(output: str) -> tuple[int, int, int]:
+    match = re.search(r"accepted (\d+), duplicate (\d+), rejected (\d+)", output)
+    assert match, output
+    accepted, duplicate, rejected = (int(g) for g in match.groups())
+    return accepted, duplicate, rejected
+
+
+def test_schema_create_status_and_repeat(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "schema", "status")
+    assert code == 1 and "pending  1  initial_openlineage_schema" in out
+    code, out = run(capsys, "schema", "create")
+    assert code == 0 and "schema at version 2" in out
+    code, out = run(capsys, "schema", "create")
+    assert code == 0 and "nothing to do" in out
+    code, out = run(capsys, "schema", "upgrade")
+    assert code == 0 and "nothing to do" in out
+    code, out = run(capsys, "schema", "status")
+    assert code == 0 and "applied  2  event_ingestion" in out
+    tables = {row[0] for row in sqlite3.connect(workdir / "lineage.db").execute("SELECT name FROM sqlite_master")}
+    assert set(SEED_TABLES) <= tables
+
+
+def test_schema_ddl_teradata_names_every_seed_table(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "schema", "ddl", "--dialect", "teradata")
+    assert code == 0
+    for table in SEED_TABLES:
+        assert re.search(rf"CREATE MULTISET TABLE \S*{table} \(", out), table
+
+
+def test_config_masks_passwords(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERADATA_PASSWORD", "hunter2")
+    (workdir / ".env").write_text("API_PORT=9090\n")
+    code, out = run(capsys, "config")
+    assert code == 0 and "hunter2" not in out
+    assert re.search(r"TERADATA_PASSWORD\s+\*\*\*\s+\[environment\]", out)
+    assert re.search(r"API_PORT\s+9090\s+\[\.env\]", out)
+
+
+def test_bad_setting_stops_with_one_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_PORT", "eighty")
+    assert main(["config"]) == 2
+    assert capsys.readouterr().err == "lineage: bad setting: API_PORT='eighty': not an integer\n"
+
+
+def test_ingest_every_sample_file(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = [str(p) for p in event_files()]
+    code, out = run(capsys, "ingest", *files)
+    rejected, warned = outcome_lines(out, "rejected"), outcome_lines(out, "warning")
+    assert code == 1  # some files are deliberately bad
+
+    for path in complete_event_files():
+        assert str(path) not in rejected, rejected.get(str(path))
+    malformed = EVENTS_DIR / "MALFORMED__fluentd__event_"
+    assert rejected[f"{malformed}no_run_id.json"].startswith("run.runId: ")
+    assert rejected[f"{malformed}invalid_run_facet.json"].startswith("run.facets.parent.run.runId: ")
+    for kept, facet in [
+        ("invalid_job_facet", "job.facets.ownership"),
+        ("invalid_dataset_facet", ".facets.ownership"),
+        ("invalid_input_dataset_facet", "inputs[0].inputFacets.dataQualityMetrics"),
+        ("invalid_output_dataset_facet", "outputs[0].outputFacets.outputStatistics"),
+    ]:
+        origin = f"{malformed}{kept}.json"
+        assert origin not in rejected
+        assert facet in warned[origin], warned[origin]
+    for path in event_files("TEMPLATE__") + event_files("FACET__"):
+        assert any(origin.startswith(str(path)) for origin in rejected), path
+        assert not any(origin.startswith(str(path)) for origin in warned), path
+
+    accepted, duplicate, _ = counts(out)
+    assert accepted == len(complete_event_files()) + 4 and duplicate == 0
+
+    code, again = run(capsys, "ingest", *files)
+    assert counts(again) == (0, accepted, counts(out)[2])
+
+
+def test_ingest_strict_rejects_every_malformed_file(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    malformed = event_files("MALFORMED__")
+    code, out = run(capsys, "ingest", "--strict", *[str(p) for p in malformed])
+    assert code == 1 and counts(out) == (0, 0, len(malformed))
+
+
+def test_ingest_rows_land_in_the_store(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "ingest", str(EVENTS_DIR / "spark_dataproc__hive_insert_complete_symlinks_cll__4.json"))
+    assert code == 0 and counts(out) == (1, 0, 0)
+    db = sqlite3.connect(workdir / "lineage.db")
+    assert db.execute("SELECT COUNT(*) FROM OL_EVENT").fetchone() == (1,)
+    assert db.execute("SELECT COUNT(*) FROM OL_COLUMN_LINEAGE").fetchone()[0] > 0
+    assert db.execute("SELECT event_type FROM OL_RUN WHERE job_id IS NOT NULL AND event_type IS NOT NULL").fetchall()
+
+
+def test_unreadable_and_invalid_json_files_are_rejected(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "broken.json").write_text("{not json")
+    (workdir / "lines.jsonl").write_text('\n{"eventTime": 1}\n[1,\n')
+    code, out = run(capsys, "ingest", "broken.json", "lines.jsonl", "missing.json")
+    rejected = outcome_lines(out, "rejected")
+    assert code == 1 and counts(out) == (0, 0, 4)
+    assert rejected["broken.json"].startswith("not valid JSON")
+    assert "lines.jsonl:2" in rejected and rejected["lines.jsonl:3"].startswith("not valid JSON")
+    assert rejected["missing.json"].startswith("cannot read the file")
