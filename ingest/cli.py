@@ -79,7 +79,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.api_port
     logger.info("store %s; listening on http://%s:%d", settings.store.masked(), host, port)
     web.run_app(
-        create_app(settings, store), host=host, port=port, shutdown_timeout=SHUTDOWN_TIMEOUT, print=None,
+        create_app(settings, store),
+        host=host,
+        port=port,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        print=None,
         access_log=None,
     )
     return 0

@@ -19,6 +19,11 @@ from typing import Any
 
 from ingest.mapping_json import as_list, as_map, identity, text
 from schemas.rows import ColumnEdgeRow, DatasetEdgeRow, dataset_key, field_key, make_key
+from schemas.tables import OL_COLUMN_LINEAGE
+
+# Free text is cut to its column's width; the whole facet is kept verbatim in OL_FACET.
+SUBTYPE = OL_COLUMN_LINEAGE.column("transformation_subtype").length
+DESCRIPTION = OL_COLUMN_LINEAGE.column("transformation_description").length
 
 # (type, subtype, description, masking)
 Transformation = tuple[str | None, str | None, str | None, bool]
@@ -70,19 +75,19 @@ def deprecated_transformation(kind: object, description: object) -> Transformati
     """The edge a pre-1-2-0 `transformationType` / `transformationDescription` pair stands for."""
     label = text(kind)
     if label is None:
-        return (None, None, text(description), False)
+        return (None, None, text(description, DESCRIPTION), False)
     known = DEPRECATED_TYPES.get(label.strip().upper())
     if known is None:
-        return (None, label, text(description), False)
-    return (known[0], known[1], text(description), known[2])
+        return (None, label[:SUBTYPE], text(description, DESCRIPTION), False)
+    return (known[0], known[1], text(description, DESCRIPTION), known[2])
 
 
 def transformation(value: Mapping[str, Any]) -> Transformation:
     """One entry of `transformations`; empty strings read as not said (Spark sends `description: ""`)."""
     return (
         text(value.get("type")),
-        text(value.get("subtype")),
-        text(value.get("description")),
+        text(value.get("subtype"), SUBTYPE),
+        text(value.get("description"), DESCRIPTION),
         value.get("masking") is True,
     )
 
@@ -94,7 +99,7 @@ def _transformations(input_field: Mapping[str, Any], fallback: Transformation) -
             said = True
             yield transformation(item)
     if not said:
-        legacy = text(input_field.get("transformation"))  # 1-0-1: free text on the input field
+        legacy = text(input_field.get("transformation"), DESCRIPTION)  # 1-0-1: free text on the input field
         yield fallback if fallback[2] is not None or legacy is None else (*fallback[:2], legacy, fallback[3])
 
 

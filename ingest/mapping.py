@@ -46,6 +46,7 @@ from schemas.rows import (
     namespace_key,
     run_key,
 )
+from schemas.tables import OL_DATASET, OL_DATASET_FIELD, OL_DATASET_SYMLINK, OL_EVENT, OL_JOB, OL_RUN
 
 __all__ = ["event_id", "map_event"]
 
@@ -62,6 +63,15 @@ LIFECYCLE_ACTIVE: Mapping[str, bool] = {
 }
 
 _Row = TypeVar("_Row", DatasetRow, JobRow)
+
+# Widths of the descriptive columns free text is cut to (names and ids are validated, never cut).
+DESCRIPTION = OL_DATASET.column("description").length
+SOURCE_TYPE = OL_DATASET.column("source_type").length
+JOB_TYPE = OL_JOB.column("job_type").length
+FIELD_TYPE = OL_DATASET_FIELD.column("field_type").length
+SYMLINK_TYPE = OL_DATASET_SYMLINK.column("symlink_type").length
+RUN_URL = OL_RUN.column("producer").length
+EVENT_URL = OL_EVENT.column("producer").length
 
 
 def event_id(event: Mapping[str, Any]) -> str:
@@ -88,8 +98,8 @@ def map_event(event: Mapping[str, Any], *, kind: EventKind, payload: str, receiv
             event_kind=kind,
             event_type=event_type if isinstance(event_type, str) else None,
             event_time=rows.time,
-            producer=_str(event.get("producer")) or "",
-            schema_url=_str(event.get("schemaURL")),
+            producer=text(event.get("producer"), EVENT_URL) or "",
+            schema_url=text(event.get("schemaURL"), EVENT_URL),
             run_id=run_id,
             job_id=job_id,
             dataset_id=dataset_id,
@@ -97,10 +107,6 @@ def map_event(event: Mapping[str, Any], *, kind: EventKind, payload: str, receiv
             received_at=received_at,
         )
     )
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _fill(primary: _Row, fallback: _Row) -> _Row:
@@ -114,7 +120,7 @@ def _store_time(value: object) -> str | None:
         return None
     try:
         return to_store_time(value)
-    except (ValueError, OverflowError):  # OverflowError: an offset pushes year 1 or 9999 out of range
+    except ValueError:
         return None
 
 
@@ -207,8 +213,8 @@ class _Rows:
             job_id=job_key(namespace, name),
             namespace_id=self.namespace(namespace),
             name=name,
-            job_type=facet_text(facets, "jobType", "jobType"),
-            description=facet_text(facets, "documentation", "description"),
+            job_type=facet_text(facets, "jobType", "jobType", JOB_TYPE),
+            description=facet_text(facets, "documentation", "description", DESCRIPTION),
             parent_job_id=parent_job_id,
             event_time=self.time,
         )
@@ -233,8 +239,8 @@ class _Rows:
             event_time=self.time,
             nominal_start_time=_store_time(nominal.get("nominalStartTime")),
             nominal_end_time=_store_time(nominal.get("nominalEndTime")),
-            producer=_str(event.get("producer")),
-            schema_url=_str(event.get("schemaURL")),
+            producer=text(event.get("producer"), RUN_URL),
+            schema_url=text(event.get("schemaURL"), RUN_URL),
             parent_run_id=parent.run_id if parent else None,
             parent_job_id=parent.job_id if parent else None,
             root_run_id=root.run_id if root else None,
@@ -307,8 +313,8 @@ class _Rows:
             dataset_id=dataset_id,
             namespace_id=self.namespace(namespace),
             name=name,
-            source_type=facet_text(facets, "datasetType", "datasetType"),
-            description=facet_text(facets, "documentation", "description"),
+            source_type=facet_text(facets, "datasetType", "datasetType", SOURCE_TYPE),
+            description=facet_text(facets, "documentation", "description", DESCRIPTION),
             is_active=_is_active(facets),
             event_time=self.time,
         )
@@ -339,7 +345,13 @@ class _Rows:
             self.symlinks.setdefault(
                 symlink_id,
                 SymlinkRow(
-                    symlink_id, dataset_id, ref[0], ref[1], text(item.get("type")), dataset_key(*ref), self.time
+                    symlink_id,
+                    dataset_id,
+                    ref[0],
+                    ref[1],
+                    text(item.get("type"), SYMLINK_TYPE),
+                    dataset_key(*ref),
+                    self.time,
                 ),
             )
 
@@ -364,8 +376,8 @@ def _schema_fields(namespace: str, name: str, dataset_id: str, facet: Mapping[st
                     field_id,
                     dataset_id,
                     path,
-                    text(item.get("type")),
-                    text(item.get("description")),
+                    text(item.get("type"), FIELD_TYPE),
+                    text(item.get("description"), DESCRIPTION),
                     len(rows) + 1,
                     time,
                 )

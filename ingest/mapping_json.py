@@ -22,9 +22,15 @@ def as_list(value: object) -> Sequence[Any]:
     return value if isinstance(value, list) else ()
 
 
-def text(value: object) -> str | None:
-    """A non-empty string, else None: an empty string says nothing, so it never erases a stored value."""
-    return value if isinstance(value, str) and value else None
+def text(value: object, limit: int | None = None) -> str | None:
+    """A non-empty string, else None: an empty string says nothing, so it never erases a stored value.
+
+    With a limit, the first `limit` characters: descriptive columns are bounded (a Teradata insert fails on
+    a longer value rather than cutting it), and the whole text stays in the stored facet and raw event.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    return value if limit is None else value[:limit]
 
 
 def is_deleted(facet: object) -> bool:
@@ -40,10 +46,10 @@ def live_facet(facets: Mapping[str, Any], name: str) -> Mapping[str, Any] | None
     return None
 
 
-def facet_text(facets: Mapping[str, Any], name: str, key: str) -> str | None:
-    """`facets[name][key]` when the facet is live and the value a non-empty string."""
+def facet_text(facets: Mapping[str, Any], name: str, key: str, limit: int | None = None) -> str | None:
+    """`facets[name][key]` when the facet is live and the value a non-empty string (cut to `limit`)."""
     facet = live_facet(facets, name)
-    return None if facet is None else text(facet.get(key))
+    return None if facet is None else text(facet.get(key), limit)
 
 
 def identity(value: object) -> tuple[str, str] | None:

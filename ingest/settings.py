@@ -81,35 +81,98 @@ PORT = _int_in(1, 65535)
 DEPTH = _int_in(1, 1000)
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("TERADATA_HOST", "teradata_host", None, _optional,
-             "Teradata host; when set and LINEAGE_STORE is not, the store is Teradata", "store, populate", "TD_HOST"),
+    Variable(
+        "TERADATA_HOST",
+        "teradata_host",
+        None,
+        _optional,
+        "Teradata host; when set and LINEAGE_STORE is not, the store is Teradata",
+        "store, populate",
+        "TD_HOST",
+    ),
     Variable("TERADATA_USER", "teradata_user", "demo_user", _text, "Teradata user", "store, populate", "TD_USER"),
-    Variable("TERADATA_PASSWORD", "teradata_password", None, _optional, "Teradata password; never logged",
-             "store, populate", "TD_PASSWORD", secret=True),
-    Variable("TERADATA_DATABASE", "teradata_database", "demo_user", _text,
-             "database holding the OL_* tables", "store, populate", "TD_DATABASE"),
+    Variable(
+        "TERADATA_PASSWORD",
+        "teradata_password",
+        None,
+        _optional,
+        "Teradata password; never logged",
+        "store, populate",
+        "TD_PASSWORD",
+        secret=True,
+    ),
+    Variable(
+        "TERADATA_DATABASE",
+        "teradata_database",
+        "demo_user",
+        _text,
+        "database holding the OL_* tables",
+        "store, populate",
+        "TD_DATABASE",
+    ),
     Variable("TERADATA_PORT", "teradata_port", "1025", PORT, "Teradata port", "store, populate"),
     Variable("API_PORT", "api_port", "8080", PORT, "HTTP port the server listens on", "serve", "PORT"),
-    Variable("REDIS_ADDR", "redis_addr", "localhost:6379", _redis_addr,
-             "query cache as host:port; unreachable means no cache; empty disables it", "query"),
+    Variable(
+        "REDIS_ADDR",
+        "redis_addr",
+        "localhost:6379",
+        _redis_addr,
+        "query cache as host:port; unreachable means no cache; empty disables it",
+        "query",
+    ),
     Variable("REDIS_PASSWORD", "redis_password", None, _optional, "Redis password", "query", secret=True),
     Variable("REDIS_DB", "redis_db", "0", _int_in(0, 1_000_000), "Redis database number", "query"),
-    Variable("VALIDATION_MAX_DEPTH_LIMIT", "validation_max_depth_limit", "20", DEPTH,
-             "largest lineage maxDepth accepted", "query"),
-    Variable("VALIDATION_DEFAULT_MAX_DEPTH", "validation_default_max_depth", "5", DEPTH,
-             "lineage maxDepth when none is given", "query"),
-    Variable("VALIDATION_MIN_MAX_DEPTH", "validation_min_max_depth", "1", DEPTH,
-             "smallest lineage maxDepth accepted", "query"),
-    Variable("LINEAGE_STORE", "store", None, _dsn,
-             f"where the OL_* tables live, as a DSN; default {DEFAULT_STORE}, or Teradata when TERADATA_HOST is set",
-             "serve, ingest, schema"),
-    Variable("LINEAGE_VALIDATION", "validation", "lenient", _choice("lenient", "strict"),
-             "lenient keeps a standard facet that breaks its schema, with a warning; strict rejects the event",
-             "serve, ingest"),
-    Variable("LINEAGE_HOST", "host", "127.0.0.1", _text,
-             "address the server binds; 0.0.0.0 for every interface", "serve"),
-    Variable("LINEAGE_LOG_LEVEL", "log_level", "info", _choice("debug", "info", "warning", "error"),
-             "log level", "serve, ingest, schema"),
+    Variable(
+        "VALIDATION_MAX_DEPTH_LIMIT",
+        "validation_max_depth_limit",
+        "20",
+        DEPTH,
+        "largest lineage maxDepth accepted",
+        "query",
+    ),
+    Variable(
+        "VALIDATION_DEFAULT_MAX_DEPTH",
+        "validation_default_max_depth",
+        "5",
+        DEPTH,
+        "lineage maxDepth when none is given",
+        "query",
+    ),
+    Variable(
+        "VALIDATION_MIN_MAX_DEPTH",
+        "validation_min_max_depth",
+        "1",
+        DEPTH,
+        "smallest lineage maxDepth accepted",
+        "query",
+    ),
+    Variable(
+        "LINEAGE_STORE",
+        "store",
+        None,
+        _dsn,
+        f"where the OL_* tables live, as a DSN; default {DEFAULT_STORE}, or Teradata when TERADATA_HOST is set",
+        "serve, ingest, schema",
+    ),
+    Variable(
+        "LINEAGE_VALIDATION",
+        "validation",
+        "lenient",
+        _choice("lenient", "strict"),
+        "lenient keeps a standard facet that breaks its schema, with a warning; strict rejects the event",
+        "serve, ingest",
+    ),
+    Variable(
+        "LINEAGE_HOST", "host", "127.0.0.1", _text, "address the server binds; 0.0.0.0 for every interface", "serve"
+    ),
+    Variable(
+        "LINEAGE_LOG_LEVEL",
+        "log_level",
+        "info",
+        _choice("debug", "info", "warning", "error"),
+        "log level",
+        "serve, ingest, schema",
+    ),
 )
 
 
@@ -188,8 +251,14 @@ def _cast(var: Variable, raw: str) -> Any:
 def _default_store(values: Mapping[str, Any]) -> tuple[Dsn, str]:
     if values["teradata_host"]:
         dsn = parse_dsn(f"teradata://{values['teradata_host']}:{values['teradata_port']}/{values['teradata_database']}")
-        return Dsn(dsn.dialect, host=dsn.host, port=dsn.port, user=values["teradata_user"],
-                   password=values["teradata_password"] or "", database=dsn.database), "TERADATA_HOST"
+        return Dsn(
+            dsn.dialect,
+            host=dsn.host,
+            port=dsn.port,
+            user=values["teradata_user"],
+            password=values["teradata_password"] or "",
+            database=dsn.database,
+        ), "TERADATA_HOST"
     return parse_dsn(DEFAULT_STORE), "default"
 
 

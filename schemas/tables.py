@@ -121,7 +121,7 @@ OL_DATASET_FIELD = Table(
         _vc("field_id", 512, null=False),
         _vc("dataset_id", 256, null=False),
         _vc("field_name", NAME, null=False),
-        _vc("field_type", 256),
+        _vc("field_type", NAME),  # the seed's 256 widened: Spark struct types run long
         _vc("field_description", 2000),
         Column("ordinal_position", ColType.INTEGER),
         Column("nullable", ColType.CHAR, 1),

@@ -27,8 +27,10 @@ def run_events(job_name: str = "etl.load_orders") -> list[RunEvent]:
         "SRC.ORDERS",
         facets={
             "schema": schema_dataset.SchemaDatasetFacet(
-                fields=[schema_dataset.SchemaDatasetFacetFields("ORDER_ID", "INTEGER"),
-                        schema_dataset.SchemaDatasetFacetFields("AMOUNT", "DECIMAL(12,2)")]
+                fields=[
+                    schema_dataset.SchemaDatasetFacetFields("ORDER_ID", "INTEGER"),
+                    schema_dataset.SchemaDatasetFacetFields("AMOUNT", "DECIMAL(12,2)"),
+                ]
             )
         },
     )
@@ -51,8 +53,10 @@ def run_events(job_name: str = "etl.load_orders") -> list[RunEvent]:
         "STG.ORDERS",
         facets={
             "schema": schema_dataset.SchemaDatasetFacet(
-                fields=[schema_dataset.SchemaDatasetFacetFields("ORDER_ID", "INTEGER"),
-                        schema_dataset.SchemaDatasetFacetFields("AMOUNT_USD", "DECIMAL(12,2)")]
+                fields=[
+                    schema_dataset.SchemaDatasetFacetFields("ORDER_ID", "INTEGER"),
+                    schema_dataset.SchemaDatasetFacetFields("AMOUNT_USD", "DECIMAL(12,2)"),
+                ]
             ),
             "columnLineage": lineage,
         },

@@ -31,8 +31,16 @@ def documented_commands(path: Path) -> list[str]:
 def test_guide_sections_in_deployment_order() -> None:
     text = DOCS[1].read_text(encoding="utf-8")
     sections = re.findall(r"^## \d+\. (.+)$", text, flags=re.M)
-    assert sections == ["Prerequisites", "Installation", "Configuration", "Database Setup",
-                        "Running the Application", "Production Deployment", "Architecture", "Troubleshooting"]
+    assert sections == [
+        "Prerequisites",
+        "Installation",
+        "Configuration",
+        "Database Setup",
+        "Running the Application",
+        "Production Deployment",
+        "Architecture",
+        "Troubleshooting",
+    ]
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
@@ -43,6 +51,7 @@ def test_documented_commands_work_as_written(doc: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINEAGE_", "TERADATA_", "TD_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     for command in commands:
-        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
         assert done.returncode == 0, f"{doc.name}: `{command}` exited {done.returncode}: {done.stderr}{done.stdout}"

@@ -12,8 +12,17 @@ import pytest
 from ingest.cli import main
 from tests.conftest import EVENTS_DIR, complete_event_files, event_files
 
-SEED_TABLES = ("OL_NAMESPACE", "OL_DATASET", "OL_DATASET_FIELD", "OL_JOB", "OL_RUN", "OL_RUN_INPUT",
-               "OL_RUN_OUTPUT", "OL_COLUMN_LINEAGE", "OL_SCHEMA_VERSION")
+SEED_TABLES = (
+    "OL_NAMESPACE",
+    "OL_DATASET",
+    "OL_DATASET_FIELD",
+    "OL_JOB",
+    "OL_RUN",
+    "OL_RUN_INPUT",
+    "OL_RUN_OUTPUT",
+    "OL_COLUMN_LINEAGE",
+    "OL_SCHEMA_VERSION",
+)
 
 
 @pytest.fixture

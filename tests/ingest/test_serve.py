@@ -47,9 +47,12 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
     subprocess.run([LINEAGE, "schema", "upgrade"], env=env, cwd=tmp_path, check=True, capture_output=True)
     port = free_port()
     log = tmp_path / "serve.log"
-    with log.open("wb") as stderr, subprocess.Popen(
-        [LINEAGE, "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr
-    ) as process:
+    with (
+        log.open("wb") as stderr,
+        subprocess.Popen(
+            [LINEAGE, "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr
+        ) as process,
+    ):
         try:
             assert wait_for_health(port, process)["status"] == "ok", log.read_text()
             process.send_signal(signal.SIGTERM)
@@ -60,7 +63,14 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_stale_schema(tmp_path: Path) -> None:
-    done = subprocess.run([LINEAGE, "serve", "--port", str(free_port())], env=environment(tmp_path), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        [LINEAGE, "serve", "--port", str(free_port())],
+        env=environment(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 2
     assert "run `lineage schema upgrade` first" in done.stderr
