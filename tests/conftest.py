@@ -12,6 +12,12 @@ import pytest
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "shared" / "events"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Parametrised tests collect the sample files; without them they would quietly run on nothing.
+    if not EVENTS_DIR.is_dir():
+        raise pytest.UsageError(f"the shared OpenLineage events are missing: {EVENTS_DIR}")
+
+
 def pytest_report_header() -> list[str]:
     return [f"sqlite: {sqlite3.sqlite_version}", f"events: {EVENTS_DIR}"]
 
@@ -29,10 +35,3 @@ def complete_event_files() -> list[Path]:
 
 def load_event(name: str) -> Any:
     return orjson.loads((EVENTS_DIR / name).read_bytes())
-
-
-@pytest.fixture(scope="session")
-def events_dir() -> Path:
-    if not EVENTS_DIR.is_dir():
-        pytest.fail(f"the shared events are missing: {EVENTS_DIR}")
-    return EVENTS_DIR
