@@ -92,7 +92,7 @@ class SqliteStore:
             raise store_error(error) from error
         if mode != "wal" and self.path != ":memory:":
             logger.warning("SQLite store %s runs in journal mode %s, not WAL (network file system?)", self.path, mode)
-        logger.info("opened SQLite store %s (SQLite %s)", self.path, sqlite3.sqlite_version)
+        logger.debug("opened SQLite store %s (SQLite %s)", self.path, sqlite3.sqlite_version)
 
     @property
     def dialect(self) -> Dialect:
