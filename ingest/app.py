@@ -1,28 +1,86 @@
-"""The app factory: wires settings, the store's lifecycle, routes and middlewares. Nothing else."""
+"""The app factory: wires settings, the store and writer lifecycles, routes and middlewares. Nothing else."""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from ingest import ops, receiver
+from ingest.auth import auth_middleware
+from ingest.batcher import Batcher
+from ingest.body import BodyLimits
+from ingest.cors import cors_middleware
 from ingest.errors import error_middleware
-from ingest.health import health
+from ingest.metrics import ServerMetrics, metrics_middleware
 from ingest.settings import Settings
-from ingest.typedefs import SETTINGS, STORE
+from ingest.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
 from schemas.store import Store
+
+logger = logging.getLogger(__name__)
+
+HANDLER_TIMEOUT = 60.0  # seconds for a handler to answer (the write timeout of DESIGN.md's operations)
 
 
 def create_app(settings: Settings, store: Store) -> web.Application:
-    """The server. The store is opened by the caller and closed when the app's cleanup runs."""
-    app = web.Application(middlewares=[error_middleware])
+    """The server. The store is opened by the caller; the app closes it after the last batch is committed."""
+    metrics = ServerMetrics()
+    app = web.Application(
+        middlewares=[metrics_middleware(metrics), cors_middleware, error_middleware, auth_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
     app[SETTINGS] = settings
     app[STORE] = store
-    app.cleanup_ctx.append(_store_lifecycle)
-    app.router.add_get("/health", health)
+    app[METRICS] = metrics
+    app[BODY_LIMITS] = BodyLimits(
+        max_body_bytes=settings.max_body_bytes,
+        max_decompressed_bytes=settings.max_decompressed_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
+    app.cleanup_ctx.append(_lifecycle)
+    app.router.add_get("/health", ops.health)
+    app.router.add_get("/ready", ops.ready)
+    app.router.add_get("/metrics", ops.metrics)
+    app.router.add_post(receiver.SINGLE, receiver.post_event)
+    app.router.add_post(receiver.BATCH, receiver.post_batch)
     return app
 
 
-async def _store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Start the writer; at shutdown (after in-flight requests finished) drain it, then close the store."""
+    settings, metrics = app[SETTINGS], app[METRICS]
+
+    def observe(size: int, seconds: float) -> None:
+        metrics.batch_size.observe(size)
+        metrics.commit_seconds.observe(seconds)
+
+    batcher = Batcher(
+        app[STORE],
+        max_events=settings.batch_max_events,
+        max_delay=settings.batch_max_delay_ms / 1000,
+        queue_events=settings.queue_max_events,
+        observe=observe,
+    )
+    app[BATCHER] = batcher
+    metrics.queue_depth.set_function(lambda: batcher.depth)
+    _warn_if_open(settings)
+    batcher.start()
     yield
+    await batcher.stop()
     app[STORE].close()
+
+
+def _warn_if_open(settings: Settings) -> None:
+    if settings.api_keys:
+        return
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback:
+        logger.warning(
+            "ingestion is open: no LINEAGE_API_KEYS are set and the server listens on %s, beyond loopback",
+            settings.host,
+        )

@@ -6,12 +6,15 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 from aiohttp import web
 
+from ingest import server
 from ingest.app import create_app
 from ingest.files import IngestReport, ingest_paths
+from ingest.logs import configure_logging
 from ingest.settings import Settings, SettingsError
 from schemas import open_store
 from schemas.ddl import render_schema
@@ -19,8 +22,6 @@ from schemas.dsn import Dialect
 from schemas.store import Store, StoreError
 
 logger = logging.getLogger("lineage")
-
-SHUTDOWN_TIMEOUT = 30.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,9 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"lineage: bad setting: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    configure_logging(settings.log_level, settings.log_format)
     try:
         code: int = args.run(settings, args)
     except StoreError as exc:
@@ -48,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", help="bind address (default: LINEAGE_HOST)")
     serve.add_argument("--port", type=int, help="port (default: API_PORT)")
+    serve.add_argument("--workers", type=int, help="processes sharing the port (default: LINEAGE_WORKERS)")
     serve.set_defaults(run=_serve)
 
     config = commands.add_parser("config", help="print the effective settings and where each came from")
@@ -70,23 +70,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    store = _open(settings)
-    if not store.schema_status().current:
-        store.close()
-        print("lineage: the schema is not current; run `lineage schema upgrade` first", file=sys.stderr)
-        return 2
+    with closing(_open(settings)) as store:
+        if not store.schema_status().current:
+            print("lineage: the schema is not current; run `lineage schema upgrade` first", file=sys.stderr)
+            return 2
     host = args.host or settings.host
     port = args.port or settings.api_port
+    workers = args.workers or settings.workers
     logger.info("store %s; listening on http://%s:%d", settings.store.masked(), host, port)
-    web.run_app(
-        create_app(settings, store),
-        host=host,
-        port=port,
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
-        print=None,
-        access_log=None,
-    )
-    return 0
+
+    def make_app() -> web.Application:
+        return create_app(settings, _open(settings))
+
+    if workers == 1:
+        server.run(make_app, host, port)
+        return 0
+    return server.run_workers(make_app, host, port, workers)
 
 
 def _config(settings: Settings, args: argparse.Namespace) -> int:

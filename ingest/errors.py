@@ -12,9 +12,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ingest.typedefs import REQUEST_ID
+from ingest.logs import set_request_id
 
 logger = logging.getLogger(__name__)
+
+REQUEST_ID = web.RequestKey("request_id", str)
 
 # A caller's request id is echoed only when it is short and plain: it goes into logs and headers.
 CALLER_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -41,6 +43,49 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.details = list(details)
+        self.headers: dict[str, str] = {}  # sent with the error: Retry-After, WWW-Authenticate
+
+
+# The request body (ingest.body.read_json): each refusal has its own status and stable code.
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class UnsupportedEncoding(ApiError):
+    status = 415
+    code = "UNSUPPORTED_ENCODING"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class DecompressedTooLarge(ApiError):
+    status = 413
+    code = "DECOMPRESSED_TOO_LARGE"
+
+
+class RequestTimeout(ApiError):
+    status = 408
+    code = "REQUEST_TIMEOUT"
+
+
+class EmptyBody(ApiError):
+    code = "EMPTY_BODY"
+
+
+class InvalidGzip(ApiError):
+    code = "INVALID_GZIP"
+
+
+class InvalidJson(ApiError):
+    code = "INVALID_JSON"
+
+
+class TooDeep(ApiError):
+    code = "TOO_DEEP"
 
 
 def error_body(request: web.Request, message: str, code: str, details: Sequence[tuple[str, str]] = ()) -> Any:
@@ -57,10 +102,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     given = request.headers.get("X-Request-ID", "")
     request_id = given if CALLER_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     request[REQUEST_ID] = request_id
+    set_request_id(request_id)  # every log line of this request's task carries it
     try:
         response = await handler(request)
     except ApiError as exc:
-        response = web.json_response(error_body(request, exc.message, exc.code, exc.details), status=exc.status)
+        response = web.json_response(
+            error_body(request, exc.message, exc.code, exc.details), status=exc.status, headers=exc.headers
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -52,6 +52,37 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return cast
 
 
+def _bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _list(value: str) -> tuple[str, ...]:
+    """Comma-separated; blanks around items and empty items are dropped."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _api_keys(value: str) -> tuple[str, ...]:
+    keys = _list(value)
+    if any(len(key) < 16 for key in keys):
+        raise ValueError("every API key must be at least 16 characters long")
+    return keys
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    origins = _list(value)
+    for origin in origins:
+        if origin == "*":
+            raise ValueError("'*' is not allowed: name each origin (https://host[:port])")
+        if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+            raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
+    return origins
+
+
 def _redis_addr(value: str) -> str:
     if value:
         host, sep, port = value.rpartition(":")
@@ -173,6 +204,102 @@ VARIABLES: tuple[Variable, ...] = (
         "log level",
         "serve, ingest, schema",
     ),
+    Variable(
+        "LINEAGE_LOG_FORMAT",
+        "log_format",
+        "text",
+        _choice("text", "json"),
+        "text, or json for one JSON object per log line",
+        "serve",
+    ),
+    Variable(
+        "LINEAGE_WORKERS",
+        "workers",
+        "1",
+        _int_in(1, 64),
+        "server processes sharing the port (SO_REUSEPORT); `lineage serve --workers` overrides",
+        "serve",
+    ),
+    Variable(
+        "LINEAGE_API_KEYS",
+        "api_keys",
+        "",
+        _api_keys,
+        "comma-separated keys accepted as `Authorization: Bearer <key>`; several allow rotation; "
+        "empty leaves ingestion open",
+        "serve",
+        secret=True,
+    ),
+    Variable(
+        "LINEAGE_PROTECT_READS", "protect_reads", "false", _bool, "true: read endpoints need an API key too", "serve"
+    ),
+    Variable(
+        "LINEAGE_CORS_ORIGINS",
+        "cors_origins",
+        "",
+        _origins,
+        "comma-separated origins allowed to call the API from a browser; empty disables CORS",
+        "serve",
+    ),
+    Variable(
+        "LINEAGE_BATCH_MAX_EVENTS",
+        "batch_max_events",
+        "500",
+        _int_in(1, 100_000),
+        "events written in one transaction at most",
+        "serve",
+    ),
+    Variable(
+        "LINEAGE_BATCH_MAX_DELAY_MS",
+        "batch_max_delay_ms",
+        "2",
+        _int_in(0, 10_000),
+        "how long the writer waits for more events once one is queued",
+        "serve",
+    ),
+    Variable(
+        "LINEAGE_QUEUE_MAX_EVENTS",
+        "queue_max_events",
+        "10000",
+        _int_in(1, 10_000_000),
+        "events waiting to be written at most; beyond it requests get 503 with Retry-After",
+        "serve",
+    ),
+    Variable(
+        "LINEAGE_RETRY_AFTER_SECONDS", "retry_after_seconds", "1", _int_in(1, 3600), "the Retry-After of a 503", "serve"
+    ),
+    Variable(
+        "LINEAGE_MAX_BODY_BYTES",
+        "max_body_bytes",
+        "16777216",
+        _int_in(1024, 2**31),
+        "largest request body as sent (compressed or not); beyond it 413",
+        "serve",
+    ),
+    Variable(
+        "LINEAGE_MAX_DECOMPRESSED_BYTES",
+        "max_decompressed_bytes",
+        "67108864",
+        _int_in(1024, 2**32),
+        "largest body after gunzip, checked while inflating; beyond it 413",
+        "serve",
+    ),
+    Variable(
+        "LINEAGE_MAX_JSON_DEPTH",
+        "max_json_depth",
+        "100",
+        _int_in(8, 1000),
+        "deepest JSON nesting accepted; deeper is 400",
+        "serve",
+    ),
+    Variable(
+        "LINEAGE_MAX_BATCH_EVENTS",
+        "max_batch_events",
+        "1000",
+        _int_in(1, 100_000),
+        "most events in one batch request; more is 413",
+        "serve",
+    ),
 )
 
 
@@ -194,6 +321,19 @@ class Settings:
     validation: str
     host: str
     log_level: str
+    log_format: str
+    workers: int
+    api_keys: tuple[str, ...]
+    protect_reads: bool
+    cors_origins: tuple[str, ...]
+    batch_max_events: int
+    batch_max_delay_ms: int
+    queue_max_events: int
+    retry_after_seconds: int
+    max_body_bytes: int
+    max_decompressed_bytes: int
+    max_json_depth: int
+    max_batch_events: int
     sources: Mapping[str, str]  # variable name -> where its value came from
 
     @property
@@ -224,8 +364,10 @@ class Settings:
             value = getattr(self, var.attr)
             if isinstance(value, Dsn):
                 text = value.masked()
-            elif value is None:
+            elif value is None or value == ():
                 text = ""
+            elif isinstance(value, tuple):
+                text = ", ".join("***" if var.secret else item for item in value)
             else:
                 text = "***" if var.secret else str(value)
             rows.append((var.name, text, self.sources[var.name]))

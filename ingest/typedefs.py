@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ingest.batcher import Batcher
+from ingest.body import BodyLimits
+from ingest.metrics import ServerMetrics
 from ingest.settings import Settings
 from schemas.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey[Store]("store")  # a Protocol: named by subscription, not as a class
-REQUEST_ID = web.RequestKey("request_id", str)
+BATCHER = web.AppKey("batcher", Batcher)
+BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
+METRICS = web.AppKey("metrics", ServerMetrics)

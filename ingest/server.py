@@ -1,0 +1,104 @@
+"""Running the server: one process, or N worker processes sharing one port (SO_REUSEPORT).
+
+Timeouts: 15 s to receive a request body (ingest.body), 60 s for a handler to answer, 60 s idle
+keep-alive, 30 s graceful shutdown. On SIGTERM or SIGINT a process stops accepting connections, lets
+in-flight requests finish, drains the queue and commits the last batch (the app's cleanup), then exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 30.0
+KEEPALIVE_TIMEOUT = 60.0
+RESTART_PAUSE = 1.0  # seconds between restarts of a worker that died, so a crash loop cannot spin
+
+
+def run(make_app: Callable[[], web.Application], host: str, port: int, *, reuse_port: bool = False) -> None:
+    """Serve until SIGTERM/SIGINT, in this process."""
+    web.run_app(
+        make_app(),
+        host=host,
+        port=port,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        keepalive_timeout=KEEPALIVE_TIMEOUT,
+        reuse_port=reuse_port,
+        print=None,
+        access_log=None,
+        # The body reader inflates gzip itself, under a limit; aiohttp's own inflating has none.
+        auto_decompress=False,
+    )
+
+
+def run_workers(make_app: Callable[[], web.Application], host: str, port: int, workers: int) -> int:
+    """Fork `workers` processes that each serve on host:port; restart one that dies; stop all on a signal.
+
+    Forking happens before any event loop, thread or store connection exists in this process, so each
+    worker builds its own (make_app runs in the child).
+    """
+    stopping = False
+    children: dict[int, int] = {}  # pid -> worker number
+
+    def spawn(number: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
+            try:
+                run(make_app, host, port, reuse_port=True)
+            except BaseException:
+                logger.exception("worker %d failed", number)
+                code = 1
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children[pid] = number
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            _signal(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for number in range(workers):
+        spawn(number)
+    logger.info("%d workers serving on http://%s:%d", workers, host, port)
+    failed = False
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:  # a signal arrived; the handler already forwarded it
+            continue
+        if pid not in children:
+            continue
+        number = children.pop(pid)
+        code = os.waitstatus_to_exitcode(status)
+        if not stopping:
+            logger.error("worker %d (pid %d) exited with %d; starting it again", number, pid, code)
+            time.sleep(RESTART_PAUSE)
+            spawn(number)
+        elif code != 0:
+            failed = True
+    sys.stdout.flush()
+    return 1 if failed else 0
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
