@@ -1,4 +1,4 @@
-"""The app factory: wires settings, the store and writer lifecycles, routes and middlewares. Nothing else."""
+"""The app factory: wires settings, the store and writer lifecycles, the query module, routes and middlewares."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from ingest.errors import error_middleware
 from ingest.metrics import ServerMetrics, metrics_middleware
 from ingest.settings import Settings
 from ingest.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
+from query.cache import LineageCache
+from query.config import CacheConfig, QueryConfig
+from query.routes import setup_query
+from query.typedefs import QUERY_CACHE
 from schemas.store import Store
 
 logger = logging.getLogger(__name__)
@@ -39,6 +43,8 @@ def create_app(settings: Settings, store: Store) -> web.Application:
         max_decompressed_bytes=settings.max_decompressed_bytes,
         max_json_depth=settings.max_json_depth,
     )
+    setup_query(app, store, _query_config(settings), LineageCache(_cache_config(settings)))
+    # After setup_query: cleanup runs in reverse, so the writer drains while the query cache is still open.
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/health", ops.health)
     app.router.add_get("/ready", ops.ready)
@@ -62,6 +68,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         max_delay=settings.batch_max_delay_ms / 1000,
         queue_events=settings.queue_max_events,
         observe=observe,
+        after_commit=app[QUERY_CACHE].invalidate,  # a query right after an ingest sees the new lineage
     )
     app[BATCHER] = batcher
     metrics.queue_depth.set_function(lambda: batcher.depth)
@@ -70,6 +77,26 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
     await batcher.stop()
     app[STORE].close()
+
+
+def _query_config(settings: Settings) -> QueryConfig:
+    return QueryConfig(
+        min_depth=settings.validation_min_max_depth,
+        default_depth=settings.validation_default_max_depth,
+        max_depth=settings.validation_max_depth_limit,
+        max_nodes=settings.max_nodes,
+        max_page_size=settings.max_page_size,
+        max_database_datasets=settings.max_database_datasets,
+    )
+
+
+def _cache_config(settings: Settings) -> CacheConfig:
+    return CacheConfig(
+        addr=settings.redis_addr,
+        password=settings.redis_password,
+        db=settings.redis_db,
+        ttl_seconds=settings.cache_ttl_seconds,
+    )
 
 
 def _warn_if_open(settings: Settings) -> None:

@@ -15,10 +15,12 @@ from ingest import server
 from ingest.app import create_app
 from ingest.files import IngestReport, ingest_paths
 from ingest.logs import configure_logging
+from ingest.populate_demo import populate_demo
 from ingest.settings import Settings, SettingsError
 from schemas import open_store
 from schemas.ddl import render_schema
 from schemas.dsn import Dialect
+from schemas.qvci import qvci_check
 from schemas.store import Store, StoreError
 
 logger = logging.getLogger("lineage")
@@ -57,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument("--strict", action="store_true", help="reject standard facets that break their schema")
     ingest.set_defaults(run=_ingest)
+
+    populate = commands.add_parser("populate", help="fill the store with generated lineage")
+    populate.add_argument("source", choices=["demo"], help="demo: a medallion graph in Teradata naming")
+    populate.set_defaults(run=_populate)
+
+    qvci = commands.add_parser("qvci-check", help="is Teradata's QVCI enabled? exit 0 yes, 1 no, 2 cannot tell")
+    qvci.set_defaults(run=_qvci_check)
 
     schema = commands.add_parser("schema", help="create, upgrade or inspect the OL_* tables")
     actions = schema.add_subparsers(required=True, metavar="ACTION")
@@ -105,6 +114,25 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
         store.close()
     _print_report(report)
     return 1 if report.rejected else 0
+
+
+def _populate(settings: Settings, args: argparse.Namespace) -> int:
+    with closing(_open(settings)) as store:
+        store.upgrade_schema()
+        report = populate_demo(store, strict=settings.strict)
+    for reason in report.rejected:
+        print(f"rejected: {reason}")
+    print(f"demo: accepted {report.stored}, duplicate {report.duplicate}, rejected {len(report.rejected)}")
+    return 1 if report.rejected else 0
+
+
+def _qvci_check(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.store.dialect is not Dialect.TERADATA:
+        print("lineage: qvci-check needs a Teradata store (TERADATA_HOST or a teradata:// LINEAGE_STORE)")
+        return 2
+    code, message = qvci_check(settings.store)
+    print(message)
+    return code
 
 
 def _progress_bar() -> None | _Bar:

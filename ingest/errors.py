@@ -97,6 +97,15 @@ def error_body(request: web.Request, message: str, code: str, details: Sequence[
     }
 
 
+def _foreign(exc: Exception) -> tuple[int, str, str, list[tuple[str, str]]] | None:
+    """(status, code, message, details) of another package's client error (query.errors.QueryError: query
+    may not import ingest, so it is matched by shape), None for anything else."""
+    status, code = getattr(exc, "status", None), getattr(exc, "code", None)
+    if isinstance(status, int) and 400 <= status < 600 and isinstance(code, str):
+        return status, code, str(getattr(exc, "message", exc)), list(getattr(exc, "details", ()))
+    return None
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     given = request.headers.get("X-Request-ID", "")
@@ -115,8 +124,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = HTTP_CODES.get(exc.status, f"HTTP_{exc.status}")
         kept = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
         response = web.json_response(error_body(request, exc.reason, code), status=exc.status, headers=kept)
-    except Exception:
-        logger.exception("unexpected error on %s %s", request.method, request.path)
-        response = web.json_response(error_body(request, "internal error", "INTERNAL"), status=500)
+    except Exception as exc:
+        foreign = _foreign(exc)
+        if foreign is not None:
+            status, code, message, details = foreign
+            response = web.json_response(error_body(request, message, code, details), status=status)
+        else:
+            logger.exception("unexpected error on %s %s", request.method, request.path)
+            response = web.json_response(error_body(request, "internal error", "INTERNAL"), status=500)
     response.headers["X-Request-ID"] = request_id
     return response

@@ -300,6 +300,38 @@ VARIABLES: tuple[Variable, ...] = (
         "most events in one batch request; more is 413",
         "serve",
     ),
+    Variable(
+        "LINEAGE_MAX_NODES",
+        "max_nodes",
+        "10000",
+        _int_in(1, 10_000_000),
+        "nodes one lineage answer may hold; beyond it the answer stops with truncated: true",
+        "query",
+    ),
+    Variable(
+        "LINEAGE_MAX_PAGE_SIZE",
+        "max_page_size",
+        "1000",
+        _int_in(1, 100_000),
+        "largest `limit` a list or search accepts",
+        "query",
+    ),
+    Variable(
+        "LINEAGE_MAX_DATABASE_DATASETS",
+        "max_database_datasets",
+        "1000",
+        _int_in(1, 1_000_000),
+        "datasets a database-level lineage starts from at most",
+        "query",
+    ),
+    Variable(
+        "LINEAGE_CACHE_TTL_SECONDS",
+        "cache_ttl_seconds",
+        "300",
+        _int_in(1, 86_400),
+        "how long a cached lineage answer lives in Redis",
+        "query",
+    ),
 )
 
 
@@ -334,6 +366,10 @@ class Settings:
     max_decompressed_bytes: int
     max_json_depth: int
     max_batch_events: int
+    max_nodes: int
+    max_page_size: int
+    max_database_datasets: int
+    cache_ttl_seconds: int
     sources: Mapping[str, str]  # variable name -> where its value came from
 
     @property

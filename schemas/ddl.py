@@ -41,6 +41,8 @@ class DialectDdl:
     # the PI already is the single-AMP access path for those columns, and a NUSI repeating it is an error).
     index_on_pi: bool = True
     notes: dict[str, str] = field(default_factory=dict)  # table name -> comment rendered before its CREATE
+    # {table}, {column}: lengthen an existing VARCHAR column in place; None where lengths mean nothing (SQLite).
+    widen_column: str | None = None
 
 
 SQLITE_DDL = DialectDdl(
@@ -97,7 +99,9 @@ TERADATA_PI_NOTES: dict[str, str] = {
     "OL_RUN_OUTPUT": "NUPI on run_id: a run's outputs are read together; the NUSI on dataset_id serves the reverse.",
     "OL_COLUMN_LINEAGE": "NUPI on target_field_id: upstream traversal, the common lineage question, reads every "
     "edge into one field, and those rows then sit on one AMP (a single-AMP read per BFS step); lineage_id would "
-    "scatter them. Downstream traversal uses the NUSI on source_field_id.",
+    "scatter them. Downstream traversal uses the NUSI on source_field_id. MERGE matches target_field_id and "
+    "lineage_id. A table the seed application created keeps its own PI (a PI cannot change on a table with rows); "
+    "the store reads it from DBC.IndicesV and matches on it.",
     "OL_SCHEMA_VERSION": "UPI on version_id: a handful of rows.",
     "OL_EVENT": "UPI on event_id: the duplicate check of every batch probes it; hashes spread evenly.",
     "OL_FACET": "NUPI on entity_id: all facets of one dataset, job or run are read together.",
@@ -129,6 +133,9 @@ TERADATA_DDL = DialectDdl(
     placeholder="?",
     index_on_pi=False,
     notes=TERADATA_PI_NOTES,
+    # Teradata's ADD on an existing column changes its attributes: a VARCHAR may grow (never shrink), but not while
+    # any index covers the column, and not from CHAR or TIMESTAMP(n) to anything else (error 3558).
+    widen_column="ALTER TABLE {table} ADD {column}",
 )
 
 DIALECT_DDL: dict[Dialect, DialectDdl] = {
@@ -191,6 +198,27 @@ def add_column(table: Table, column: Column, dialect: Dialect, database: str | N
     return DIALECT_DDL[dialect].add_column.format(
         table=qualified(table, dialect, database), column=column_definition(column, dialect)
     )
+
+
+def widen_column(
+    table: Table, column: Column, dialect: Dialect, database: str | None = None, *, charset: str, nullable: bool
+) -> str:
+    """Lengthen an existing VARCHAR column to `column.length`, keeping the character set and nullability it has.
+
+    Teradata spells this `ALTER TABLE t ADD c VARCHAR(n) ...` on a column that exists; restating its character
+    set matters, since LATIN data cannot become UNICODE in place. Raises ValueError for a dialect without it.
+    """
+    template = DIALECT_DDL[dialect].widen_column
+    if template is None or column.type is not ColType.VARCHAR:
+        raise ValueError(f"{dialect.value} cannot widen {table.name}.{column.name} in place")
+    if charset not in TERADATA_CHARSETS.values():
+        raise ValueError(f"unknown character set {charset!r} of {table.name}.{column.name}")
+    definition = f"{column.name} VARCHAR({column.length}) CHARACTER SET {charset}" + ("" if nullable else " NOT NULL")
+    return template.format(table=qualified(table, dialect, database), column=definition)
+
+
+# DBC.ColumnsV.CharType -> the server character set it names (Teradata Data Dictionary).
+TERADATA_CHARSETS = {1: "LATIN", 2: "UNICODE", 3: "KANJISJIS", 4: "GRAPHIC", 5: "KANJI1"}
 
 
 def indexes(table: Table, dialect: Dialect) -> tuple[Index, ...]:

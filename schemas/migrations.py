@@ -7,9 +7,18 @@ records every migration not yet recorded. That is idempotent by construction, wo
 by the seed application (its nine tables, `since=1` columns and its version-1 row), and never drops or
 narrows anything: extra tables, columns and indexes (the seed's indexes on text, say) are left alone.
 
-Reading the catalog is the only dialect-specific step and sits behind `Target.read_catalog`; SQLite's
-reader is here. PostgreSQL (information_schema) and Teradata (DBC.ColumnsV, DBC.IndicesV) plug in later.
-The caller owns the transaction: a SQLite store runs a whole upgrade inside one BEGIN IMMEDIATE.
+Reading the catalog is the only dialect-specific step and sits behind `Target.read_catalog`; the SQLite and
+Teradata readers are here. The Teradata reader also reports each column's type, width and character set and
+each table's primary index, so that an upgrade can widen the seed's too-narrow VARCHARs in place and the
+store can match MERGEs on the primary index the table really has. Teradata cannot change everything in place:
+- a column covered by any index (the seed indexed its name columns as text) keeps its width: widening it would
+  mean dropping the seed's index, and an upgrade never drops. `blocked_widenings` names them; the store cuts
+  values to the width the column has. A DBA who drops those indexes and runs the upgrade again gets the width.
+- the seed's TIMESTAMP(0) columns (OL_RUN.nominal_start_time, nominal_end_time) cannot become TIMESTAMP(6):
+  the store writes such columns truncated to whole seconds.
+The caller owns the transaction: a SQLite store runs a whole upgrade inside one BEGIN IMMEDIATE; on Teradata
+every DDL statement commits on its own (ANSI mode allows DDL only as a transaction's last statement), so an
+interrupted upgrade leaves a prefix of the work done and the next run, diffing again, finishes it.
 """
 
 from __future__ import annotations
@@ -17,13 +26,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from schemas import ddl
 from schemas.dsn import Dialect
 from schemas.store import Migration, SchemaStatus, StoreError
-from schemas.tables import OL_SCHEMA_VERSION, TABLES
+from schemas.tables import OL_SCHEMA_VERSION, TABLES, ColType, Column, Index, Table
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +53,16 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class ColumnInfo:
+    """One column as the database declares it (Teradata's reader fills these; SQLite's has nothing to say)."""
+
+    type: str  # DBC.ColumnsV.ColumnType, trimmed: CV VARCHAR, CF CHAR, TS TIMESTAMP, I INTEGER, D DECIMAL, CO CLOB
+    length: int  # characters for CV/CF/CO, fractional-second digits for TS, 0 otherwise
+    charset: str | None  # LATIN, UNICODE, ... for character columns
+    nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Catalog:
     """What a database holds, as far as the OL_* schema is concerned. Names are normalised:
     tables upper case, columns and indexes lower case (all three dialects compare them case-insensitively)."""
@@ -50,6 +70,10 @@ class Catalog:
     columns: dict[str, frozenset[str]]  # table -> its columns, for every table present
     indexes: frozenset[str]
     versions: frozenset[int]  # OL_SCHEMA_VERSION.version_id values; empty without the table
+    # Below: only where the reader knows them (Teradata). Empty means "not known", never "none".
+    types: dict[str, dict[str, ColumnInfo]] = field(default_factory=dict)  # table -> column -> declaration
+    primary_indexes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> PI columns, in order
+    indexed: dict[str, frozenset[str]] = field(default_factory=dict)  # table -> columns any index covers
 
     @property
     def empty(self) -> bool:
@@ -76,7 +100,7 @@ def missing_ddl(catalog: Catalog, dialect: Dialect, database: str | None = None)
     statistics: list[str] = []
     for table in TABLES:
         present = catalog.columns.get(table.name)
-        new_indexes = tuple(i for i in ddl.indexes(table, dialect) if i.name.lower() not in catalog.indexes)
+        new_indexes = tuple(i for i in _indexes(catalog, table, dialect) if i.name.lower() not in catalog.indexes)
         if present is None:
             creates.append(ddl.create_table(table, dialect, database))
             statistics += ddl.collect_statistics(table, dialect, database)
@@ -84,10 +108,57 @@ def missing_ddl(catalog: Catalog, dialect: Dialect, database: str | None = None)
             adds += [
                 ddl.add_column(table, c, dialect, database) for c in table.columns if c.name.lower() not in present
             ]
+            adds += [ddl.widen_column(table, c, dialect, database, charset=info.charset or "", nullable=info.nullable)
+                     for c, info in _widenable(catalog, table, dialect)]  # fmt: skip
             if new_indexes:
                 statistics += ddl.collect_statistics(table, dialect, database, new_indexes=new_indexes)
         index_ddl += [ddl.create_index(table, index, dialect, database) for index in new_indexes]
     return creates + adds + index_ddl + statistics
+
+
+def _indexes(catalog: Catalog, table: Table, dialect: Dialect) -> tuple[Index, ...]:
+    """The secondary indexes `table` should have here. Where a NUSI repeating the primary index is left out, the PI
+    that counts is the one the table has: a seed table keeps its own, and then the NUSI our PI made redundant (on
+    OL_COLUMN_LINEAGE.target_field_id, which upstream traversal reads by) is needed after all."""
+    actual = catalog.primary_indexes.get(table.name)
+    if actual is None or ddl.DIALECT_DDL[dialect].index_on_pi:
+        return ddl.indexes(table, dialect)
+    return tuple(index for index in table.indexes if index.columns != actual)
+
+
+def _narrow(catalog: Catalog, table: Table) -> list[tuple[Column, ColumnInfo]]:
+    """VARCHAR columns the database declares shorter than schemas.tables does (never the other way round)."""
+    declared = catalog.types.get(table.name, {})
+    narrow = []
+    for column in table.columns:
+        info = declared.get(column.name.lower())
+        if column.type is ColType.VARCHAR and info is not None and info.type in ("CV", "CF") and info.length:
+            if info.length < column.length:
+                narrow.append((column, info))
+    return narrow
+
+
+def _widenable(catalog: Catalog, table: Table, dialect: Dialect) -> list[tuple[Column, ColumnInfo]]:
+    if ddl.DIALECT_DDL[dialect].widen_column is None:
+        return []
+    indexed = catalog.indexed.get(table.name, frozenset())
+    return [(c, info) for c, info in _narrow(catalog, table) if info.type == "CV" and c.name.lower() not in indexed]
+
+
+def blocked_widenings(catalog: Catalog, dialect: Dialect) -> list[str]:
+    """Columns narrower than the schema wants that an upgrade cannot widen in place, each with the reason.
+
+    Values longer than such a column are cut to its width when written (see schemas.teradata_sql)."""
+    blocked = []
+    for table in TABLES:
+        widenable = {c.name for c, _ in _widenable(catalog, table, dialect)}
+        indexed = catalog.indexed.get(table.name, frozenset())
+        for column, info in _narrow(catalog, table):
+            if column.name in widenable:
+                continue
+            why = "an index covers it" if column.name.lower() in indexed else f"it is {info.type}, not VARCHAR"
+            blocked.append(f"{table.name}.{column.name} stays at {info.length} characters ({why})")
+    return blocked
 
 
 def unrecorded(catalog: Catalog) -> tuple[Migration, ...]:
@@ -169,3 +240,113 @@ def sqlite_target(connection: sqlite3.Connection) -> Target:
         read_catalog=lambda: read_sqlite_catalog(connection),
         execute=lambda sql, params: connection.execute(sql, params),
     )
+
+
+# --- Teradata ---------------------------------------------------------------------------------------------
+
+Query = Callable[[str, Sequence[object]], Sequence[Sequence[Any]]]
+
+# The OL_* table names as literals: they come from schemas.tables, never from input, and they let the dictionary
+# views answer for these tables only (a shared database can hold thousands of others).
+_OL_NAMES = ", ".join(f"'{table.name}'" for table in TABLES)
+# Dictionary names are compared upper-cased: ANSI-mode parameters are case specific, DBC's names are not.
+TERADATA_COLUMNS_SQL = (
+    "SELECT TRIM(c.TableName), TRIM(c.ColumnName), TRIM(c.ColumnType), c.ColumnLength, c.DecimalFractionalDigits, "  # noqa: S608
+    "c.CharType, c.Nullable FROM DBC.ColumnsV AS c INNER JOIN DBC.TablesV AS t ON t.DatabaseName = c.DatabaseName "
+    "AND t.TableName = c.TableName WHERE t.TableKind = 'T' AND UPPER(TRIM(c.DatabaseName)) = UPPER(?) "
+    f"AND UPPER(TRIM(c.TableName)) IN ({_OL_NAMES})"
+)
+TERADATA_INDEXES_SQL = (
+    "SELECT TRIM(TableName), TRIM(IndexName), IndexType, TRIM(ColumnName), IndexNumber, ColumnPosition "  # noqa: S608
+    "FROM DBC.IndicesV WHERE UPPER(TRIM(DatabaseName)) = UPPER(?) "
+    f"AND UPPER(TRIM(TableName)) IN ({_OL_NAMES}) ORDER BY 1, 5, 6"
+)
+PRIMARY_INDEX_TYPES = frozenset({"P", "Q"})  # DBC.IndicesV.IndexType: P primary index, Q partitioned primary index
+# ColumnLength is in bytes; these server character sets store two bytes a character.
+_TWO_BYTE = frozenset({"UNICODE", "GRAPHIC"})
+
+
+def teradata_versions_sql(database: str) -> str:
+    # Identifier from schemas.tables and a validated database name only.
+    return f"SELECT version_id FROM {ddl.qualified(OL_SCHEMA_VERSION, Dialect.TERADATA, database)}"  # noqa: S608
+
+
+def _column_info(type_code: str, length: object, fraction: object, char_type: object, nullable: object) -> ColumnInfo:
+    charset = ddl.TERADATA_CHARSETS.get(int(str(char_type))) if char_type not in (None, 0, "0") else None
+    size = int(str(length or 0))
+    if type_code == "TS":
+        size = int(str(fraction or 0))
+    elif type_code in ("CV", "CF", "CO"):
+        size //= 2 if charset in _TWO_BYTE else 1
+    else:
+        size = 0
+    return ColumnInfo(type_code, size, charset, str(nullable).strip().upper() != "N")
+
+
+def read_teradata_catalog(query: Query, database: str) -> Catalog:
+    """The catalog of the OL_* tables in `database`, from DBC.ColumnsV, DBC.TablesV and DBC.IndicesV.
+
+    The database name is bound, never interpolated (and validated, since the version query names it).
+    Needs SELECT on those DBC views, which every user has by default."""
+    ddl.check_identifier(database)
+    types: dict[str, dict[str, ColumnInfo]] = {}
+    for table, column, type_code, length, fraction, char_type, nullable in query(TERADATA_COLUMNS_SQL, (database,)):
+        info = _column_info(str(type_code).strip(), length, fraction, char_type, nullable)
+        types.setdefault(str(table).strip().upper(), {})[str(column).strip().lower()] = info
+    names: set[str] = set()
+    primary: dict[str, list[str]] = {}
+    indexed: dict[str, set[str]] = {}
+    for table, name, index_type, column, _number, _position in query(TERADATA_INDEXES_SQL, (database,)):
+        table_name, column_name = str(table).strip().upper(), str(column).strip().lower()
+        indexed.setdefault(table_name, set()).add(column_name)
+        if str(index_type).strip() in PRIMARY_INDEX_TYPES:
+            primary.setdefault(table_name, []).append(column_name)
+        elif name:
+            names.add(str(name).strip().lower())
+    columns = {table: frozenset(declared) for table, declared in types.items()}
+    versions: frozenset[int] = frozenset()
+    if OL_SCHEMA_VERSION.name in columns:
+        versions = frozenset(int(row[0]) for row in query(teradata_versions_sql(database), ()))
+    return Catalog(
+        columns=columns,
+        indexes=frozenset(names),
+        versions=versions,
+        types=types,
+        primary_indexes={table: tuple(cols) for table, cols in primary.items()},
+        indexed={table: frozenset(cols) for table, cols in indexed.items()},
+    )
+
+
+def teradata_target(query: Query, execute: Callable[[str, Sequence[object]], object], database: str) -> Target:
+    """A migration target over a Teradata session in autocommit mode (each DDL statement its own transaction)."""
+    return Target(
+        dialect=Dialect.TERADATA,
+        read_catalog=lambda: read_teradata_catalog(query, database),
+        execute=execute,
+        database=database,
+    )
+
+
+def schema_catalog(*, only: tuple[Table, ...] = TABLES) -> Catalog:
+    """The catalog a database created by `render_schema(TERADATA)` reports: every table, column and index, with the
+    declared types and primary indexes of schemas.tables, and both migrations recorded. Used to plan statements
+    before a catalog has been read, and by tests."""
+    types = {t.name: {c.name.lower(): _declared(c) for c in t.columns} for t in only}
+    return Catalog(
+        columns={t.name: frozenset(c.name.lower() for c in t.columns) for t in only},
+        indexes=frozenset(i.name.lower() for t in only for i in ddl.indexes(t, Dialect.TERADATA)),
+        versions=frozenset(m.version for m in MIGRATIONS),
+        types=types,
+        primary_indexes={t.name: t.primary_index for t in only},
+        indexed={t.name: frozenset({*t.primary_index, *(c for i in t.indexes for c in i.columns)}) for t in only},
+    )
+
+
+_TYPE_CODES = {ColType.VARCHAR: "CV", ColType.CHAR: "CF", ColType.TIMESTAMP: "TS", ColType.INTEGER: "I",
+               ColType.DECIMAL: "D", ColType.CLOB: "CO"}  # fmt: skip
+
+
+def _declared(column: Column) -> ColumnInfo:
+    text = column.type in (ColType.VARCHAR, ColType.CHAR, ColType.CLOB)
+    length = column.length if column.type in (ColType.VARCHAR, ColType.CHAR, ColType.TIMESTAMP) else 0
+    return ColumnInfo(_TYPE_CODES[column.type], length, "UNICODE" if text else None, column.nullable)

@@ -4,9 +4,10 @@ Durability: WAL with synchronous=FULL. In WAL mode synchronous=NORMAL survives a
 but a power loss can drop the last commits, and a 2xx promises the event is stored; FULL syncs the WAL on
 every commit, which the batcher's group commit amortises over a whole batch.
 
-Threads: one connection (check_same_thread=False) guarded by one lock, so the writer thread and any
-reader thread take turns on it; WAL lets other processes read while this one writes. A busy database is
-waited for `busy_timeout_ms`, then StoreUnavailable is raised.
+Threads: one write connection (check_same_thread=False) guarded by one lock, so writes and schema work take
+turns on it. Reads (schemas.sqlite_reads) use read-only connections of their own, one per reading thread:
+WAL lets them read the last commit while a batch is being written. A busy database is waited for
+`busy_timeout_ms`, then StoreUnavailable is raised.
 
 The statements it runs for a batch are schemas.upserts.WRITES.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 from schemas import migrations
 from schemas.dsn import Dialect
 from schemas.rows import EventRows
+from schemas.sqlite_reads import SqliteReads
 from schemas.store import SchemaStatus, StoreError, StoreUnavailable, WriteOutcome
 from schemas.upserts import WRITES
 
@@ -65,7 +67,7 @@ def _rollback(conn: sqlite3.Connection) -> None:
             logger.exception("ROLLBACK failed on the SQLite store")
 
 
-class SqliteStore:
+class SqliteStore(SqliteReads):
     """A Store on one SQLite file. Opening checks nothing but the file: call upgrade_schema (or create_schema)
     before writing. After close() every method raises StoreError."""
 
@@ -81,6 +83,8 @@ class SqliteStore:
             if not directory.is_dir():
                 raise StoreError(f"the directory {directory} of the SQLite store does not exist; create it first")
         self._lock = threading.Lock()
+        self._read_timeout_ms = busy_timeout_ms
+        self._init_reads()
         try:
             self._conn: sqlite3.Connection | None = sqlite3.connect(
                 self.path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
@@ -181,7 +185,8 @@ class SqliteStore:
                 raise StoreUnavailable(str(error)) from error
 
     def close(self) -> None:
-        """Close the connection. Idempotent."""
+        """Close the connections. Idempotent."""
+        self._close_reads()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()

@@ -12,6 +12,24 @@ from enum import StrEnum
 from typing import Protocol
 
 from schemas.dsn import Dialect
+from schemas.reads import (
+    ColumnEdge,
+    DatasetInfo,
+    DatasetLink,
+    Direction,
+    EventInfo,
+    FacetInfo,
+    FieldInfo,
+    JobInfo,
+    JobLink,
+    NamespaceInfo,
+    Page,
+    Paged,
+    RunInfo,
+    SearchHit,
+    SearchKind,
+    TimeWindow,
+)
 from schemas.rows import EventRows
 
 
@@ -77,3 +95,76 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # --- reads (schemas.reads holds their SQL and result types) -----------------------------------------
+    # Reads never wait long for the writer (SQLite: their own read-only connections under WAL). Every id list
+    # may be of any length: a store chunks it. Unknown ids are simply absent from the result.
+
+    def column_edges(self, field_ids: Sequence[str], direction: Direction) -> list[ColumnEdge]:
+        """Active OL_COLUMN_LINEAGE rows whose target (UPSTREAM) or source (DOWNSTREAM) field is in field_ids."""
+        ...
+
+    def dataset_links(self, dataset_ids: Sequence[str], direction: Direction) -> list[DatasetLink]:
+        """Dataset-to-dataset links touching dataset_ids on the near side: column edges and dataset edges grouped
+        by dataset pair and transformation, and run input -> output pairs grouped by job."""
+        ...
+
+    def job_links(self, ids: Sequence[str], *, of_jobs: bool = False) -> list[JobLink]:
+        """(job, dataset, role) of runs' inputs and outputs, distinct, for the dataset ids given (the job ids
+        when of_jobs)."""
+        ...
+
+    def namespaces(self, page: Page) -> Paged[NamespaceInfo]:
+        """Ordered by uri."""
+        ...
+
+    def namespaces_by_ids(self, namespace_ids: Sequence[str]) -> list[NamespaceInfo]: ...
+
+    def datasets(self, namespace_id: str, page: Page) -> Paged[DatasetInfo]:
+        """A namespace's datasets ordered by name."""
+        ...
+
+    def datasets_by_ids(self, dataset_ids: Sequence[str]) -> list[DatasetInfo]: ...
+
+    def datasets_by_name(self, name: str) -> list[DatasetInfo]:
+        """Every dataset with this exact name, in any namespace (OL_DATASET.name_key)."""
+        ...
+
+    def datasets_in_database(self, database: str, limit: int) -> list[DatasetInfo]:
+        """Datasets named `<database>.<anything>` (case-insensitive), ordered by name, at most `limit`."""
+        ...
+
+    def fields(self, dataset_ids: Sequence[str]) -> list[FieldInfo]:
+        """The datasets' fields, in no particular order."""
+        ...
+
+    def fields_by_ids(self, field_ids: Sequence[str]) -> list[FieldInfo]: ...
+
+    def jobs(self, namespace_id: str, page: Page) -> Paged[JobInfo]:
+        """A namespace's jobs ordered by name."""
+        ...
+
+    def jobs_by_ids(self, job_ids: Sequence[str]) -> list[JobInfo]: ...
+
+    def runs(self, job_id: str, page: Page) -> Paged[RunInfo]:
+        """A job's runs, newest first."""
+        ...
+
+    def runs_by_ids(self, run_ids: Sequence[str]) -> list[RunInfo]: ...
+
+    def runs_writing(self, dataset_id: str, page: Page) -> list[RunInfo]:
+        """Runs that wrote the dataset, newest first."""
+        ...
+
+    def facets(self, owner: str, entity_ids: Sequence[str], names: Sequence[str]) -> list[FacetInfo]:
+        """The latest value of the named facets of the entities (OL_FACET); deleted ones have payload None."""
+        ...
+
+    def events(self, window: TimeWindow, page: Page) -> Paged[EventInfo]:
+        """Raw events whose eventTime lies in the window, newest first."""
+        ...
+
+    def search(self, text: str, kinds: Sequence[SearchKind], page: Page) -> Paged[SearchHit]:
+        """Datasets, fields and jobs whose name contains `text`, case-insensitively and literally (`%` and `_`
+        match themselves), ordered by name."""
+        ...

@@ -14,14 +14,14 @@ from ingest.app import create_app
 from ingest.settings import Settings
 from schemas import open_store
 
-MakeClient = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
+MakeClient = Callable[..., Awaitable[TestClient[web.Request, None]]]
 
 
 @pytest.fixture
 def make_client(aiohttp_client: AiohttpClient, tmp_path: Path) -> MakeClient:
     """make_client(**env) -> a client of a fresh server on tmp_path/lineage.db with those settings."""
 
-    async def make(**env: str) -> TestClient[web.Request, web.Application]:
+    async def make(**env: str) -> TestClient[web.Request, None]:
         settings = Settings.from_env({"LINEAGE_STORE": f"sqlite:///{tmp_path / 'lineage.db'}", **env}, None)
         store = open_store(settings.store)
         store.upgrade_schema()

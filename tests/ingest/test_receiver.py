@@ -18,6 +18,10 @@ KEY, OTHER_KEY = "k" * 20, "rotated-key-000000000"
 ERROR_FIELDS = {"error", "code", "details", "request_id"}
 
 
+def body_of(path: Path) -> bytes:
+    return path.read_bytes()
+
+
 def rows(tmp_path: Path, sql: str) -> list[Any]:
     with sqlite3.connect(tmp_path / "lineage.db") as db:
         return db.execute(sql).fetchall()
@@ -136,7 +140,7 @@ async def test_cors_only_for_named_origins(make_client: MakeClient) -> None:
 async def test_every_sample_file_gets_a_2xx_or_a_4xx(make_client: MakeClient, path: Path) -> None:
     client = await make_client()
     endpoint = "/api/v1/lineage/batch" if isinstance(load_event(path.name), list) else "/api/v1/lineage"
-    response = await client.post(endpoint, data=path.read_bytes(), headers={"Content-Type": "application/json"})
+    response = await client.post(endpoint, data=body_of(path), headers={"Content-Type": "application/json"})
     assert response.status < 500, await response.text()
     if response.status >= 400:
         assert ERROR_FIELDS <= set(await response.json())

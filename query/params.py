@@ -1,0 +1,78 @@
+"""Query-string parameters, checked: a value outside its bounds is a 400 naming the bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from query.config import QueryConfig
+from query.errors import bad_parameter
+from query.lineage import Way
+from schemas.reads import Page
+
+WAYS = {"upstream": Way.UPSTREAM, "downstream": Way.DOWNSTREAM, "both": Way.BOTH}
+
+
+def integer(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise bad_parameter(name, f"{raw!r} is not an integer between {low} and {high}") from None
+    if not low <= value <= high:
+        raise bad_parameter(name, f"{value} is outside the bounds {low}..{high}")
+    return value
+
+
+def depth(query: Mapping[str, str], config: QueryConfig, name: str = "maxDepth", default: int | None = None) -> int:
+    chosen = config.default_depth if default is None else default
+    return integer(query, name, chosen, config.min_depth, config.max_depth)
+
+
+def way(query: Mapping[str, str], name: str = "direction") -> Way:
+    raw = query.get(name, "both").strip().lower() or "both"
+    if raw not in WAYS:
+        raise bad_parameter(name, f"{raw!r} is not one of upstream, downstream, both")
+    return WAYS[raw]
+
+
+def page(query: Mapping[str, str], config: QueryConfig, default_limit: int) -> Page:
+    limit = integer(query, "limit", min(default_limit, config.max_page_size), 1, config.max_page_size)
+    offset = integer(query, "offset", 0, 0, 2**31 - 1)
+    return Page(limit, offset)
+
+
+def text(query: Mapping[str, str], name: str, min_length: int = 1, max_length: int = 1000) -> str:
+    value = query.get(name, "").strip()
+    if len(value) < min_length:
+        raise bad_parameter(name, f"at least {min_length} characters are required")
+    if len(value) > max_length:
+        raise bad_parameter(name, f"at most {max_length} characters are allowed")
+    return value
+
+
+def boolean(query: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = query.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise bad_parameter(name, f"{raw!r} is not true or false")
+
+
+def timestamp(query: Mapping[str, str], name: str, default: str) -> str:
+    """An ISO 8601 date-time parameter as the stores' UTC text; no offset means UTC."""
+    raw = query.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        moment = datetime.fromisoformat(raw.replace("z", "Z").replace(" ", "+", 1) if "T" in raw else raw)
+    except ValueError:
+        raise bad_parameter(name, f"{raw!r} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -1,0 +1,79 @@
+"""Fixtures of the query tests: real SQLite stores under tmp_path, the real query routes on a real app."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from hypothesis import configuration
+
+from ingest.pipeline import Accepted, prepare
+from query.cache import LineageCache
+from query.config import CacheConfig, QueryConfig
+from query.errors import QueryError
+from query.routes import setup_query
+from schemas.rows import EventRows
+from schemas.sqlite import SqliteStore
+from schemas.store import Store
+
+# Hypothesis keeps its files out of the repository (pytest refuses to collect next to a `.hypothesis`).
+configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "lineage-server-hypothesis")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    s = SqliteStore(tmp_path / "lineage.db")
+    s.create_schema()
+    yield s
+    s.close()
+
+
+def rows_of(events: Sequence[Any]) -> list[EventRows]:
+    """Events through the real ingestion path (validate, map), as the batcher would write them."""
+    rows = []
+    for event in events:
+        result = prepare(event, orjson.dumps(event).decode(), strict=False, received_at="2024-01-01 00:00:00.000000")
+        assert isinstance(result, Accepted), result
+        rows.append(result.rows)
+    return rows
+
+
+def ingest(store: Store, events: Sequence[Any]) -> list[EventRows]:
+    rows = rows_of(events)
+    store.write_batch(rows)
+    return rows
+
+
+@web.middleware
+async def error_shape(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """What ingest.errors.error_middleware does for query's errors (the app wires the real one)."""
+    try:
+        return await handler(request)
+    except QueryError as exc:
+        details = [{"path": p, "message": m} for p, m in exc.details]
+        body = {"error": exc.message, "code": exc.code, "details": details, "request_id": "test"}
+        return web.json_response(body, status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        body = {"error": exc.reason, "code": f"HTTP_{exc.status}", "details": [], "request_id": "test"}
+        return web.json_response(body, status=exc.status)
+
+
+AppFactory = Callable[..., web.Application]
+
+
+@pytest.fixture
+def make_app() -> AppFactory:
+    def build(store: Store, config: QueryConfig | None = None, cache: CacheConfig | None = None) -> web.Application:
+        app = web.Application(middlewares=[error_shape])
+        setup_query(app, store, config or QueryConfig(), LineageCache(cache or CacheConfig()))
+        return app
+
+    return build
