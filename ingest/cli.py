@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
@@ -83,9 +84,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         if not store.schema_status().current:
             print("lineage: the schema is not current; run `lineage schema upgrade` first", file=sys.stderr)
             return 2
-    host = args.host or settings.host
-    port = args.port or settings.api_port
-    workers = args.workers or settings.workers
+    # The command line wins over the environment; the app sees the values it really serves with.
+    settings = replace(
+        settings,
+        host=args.host or settings.host,
+        api_port=args.port or settings.api_port,
+        workers=args.workers or settings.workers,
+    )
+    host, port, workers = settings.host, settings.api_port, settings.workers
     logger.info("store %s; listening on http://%s:%d", settings.store.masked(), host, port)
 
     def make_app() -> web.Application:

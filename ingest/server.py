@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ingest.logs import AccessLogger
+
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = 30.0
@@ -33,7 +35,8 @@ def run(make_app: Callable[[], web.Application], host: str, port: int, *, reuse_
         keepalive_timeout=KEEPALIVE_TIMEOUT,
         reuse_port=reuse_port,
         print=None,
-        access_log=None,
+        access_log=logging.getLogger("lineage.access"),
+        access_log_class=AccessLogger,
         # The body reader inflates gzip itself, under a limit; aiohttp's own inflating has none.
         auto_decompress=False,
     )
