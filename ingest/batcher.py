@@ -101,7 +101,8 @@ class Batcher:
         future: asyncio.Future[list[WriteOutcome]] = asyncio.get_running_loop().create_future()
         self._queued += len(events)
         self._queue.put_nowait(_Pending(events, future))
-        return await asyncio.shield(future)  # a client that hangs up does not cancel the write
+        # A client that hangs up cancels this wait, not the write: the events are queued and get written.
+        return await future
 
     async def stop(self) -> None:
         """Take no new work, write everything queued, then stop the writer thread."""

@@ -122,6 +122,13 @@ async def _read_body(request: web.Request, limits: BodyLimits, gzipped: bool) ->
     if not request.body_exists:
         return b""
     stream = request.content
+    length = request.content_length
+    if not gzipped and length is not None:
+        # The common case, checked against the limit already: one read, no chunk loop.
+        try:
+            return await stream.readexactly(length)
+        except asyncio.IncompleteReadError:
+            raise ApiError("the body ended before its Content-Length; send the whole body again") from None
     # aiohttp inflates gzip itself unless the server runs with auto_decompress=False; it then counts the
     # compressed bytes in total_compressed_bytes and hands over inflated ones.
     inflated_upstream = stream.total_compressed_bytes is not None

@@ -3,6 +3,7 @@ JSON error shape: {"error": sentence, "code": CODE, "details": [{"path", "messag
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -17,6 +18,7 @@ from ingest.logs import set_request_id
 logger = logging.getLogger(__name__)
 
 REQUEST_ID = web.RequestKey("request_id", str)
+HANDLER_TIMEOUT = 60.0  # seconds for a handler to produce its answer (DESIGN.md's write timeout)
 
 # A caller's request id is echoed only when it is short and plain: it goes into logs and headers.
 CALLER_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -113,7 +115,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     request[REQUEST_ID] = request_id
     set_request_id(request_id)  # every log line of this request's task carries it
     try:
-        response = await handler(request)
+        async with asyncio.timeout(HANDLER_TIMEOUT):
+            response = await handler(request)
+    except TimeoutError:
+        logger.error("%s %s took longer than %s s to answer", request.method, request.path, HANDLER_TIMEOUT)
+        message = f"no answer within {HANDLER_TIMEOUT:g} s; retry later"
+        response = web.json_response(
+            error_body(request, message, "HANDLER_TIMEOUT"), status=503, headers={"Retry-After": "1"}
+        )
     except ApiError as exc:
         response = web.json_response(
             error_body(request, exc.message, exc.code, exc.details), status=exc.status, headers=exc.headers

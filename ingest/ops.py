@@ -49,6 +49,10 @@ async def _store_check(request: web.Request) -> dict[str, Any]:
         return {"ok": False, "error": f"no answer within {PING_TIMEOUT} s"}
     except StoreError as exc:
         return {"ok": False, "error": str(exc)}
+    # The ping waits for the writer's lock: a write that failed meanwhile is newer news than the ping.
+    failure = request.app[BATCHER].store_failure(FAILURE_WINDOW)
+    if failure is not None:
+        return {"ok": False, "error": f"the last write failed: {failure}"}
     return {"ok": True}
 
 

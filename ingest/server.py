@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -53,18 +54,8 @@ def run_workers(make_app: Callable[[], web.Application], host: str, port: int, w
 
     def spawn(number: int) -> None:
         pid = os.fork()
-        if pid == 0:  # the worker
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            code = 0
-            try:
-                run(make_app, host, port, reuse_port=True)
-            except BaseException:
-                logger.exception("worker %d failed", number)
-                code = 1
-            finally:
-                logging.shutdown()
-                os._exit(code)
+        if pid == 0:
+            _worker(make_app, host, port, number)
         children[pid] = number
 
     def stop(signum: int, _frame: object) -> None:
@@ -93,11 +84,27 @@ def run_workers(make_app: Callable[[], web.Application], host: str, port: int, w
         if not stopping:
             logger.error("worker %d (pid %d) exited with %d; starting it again", number, pid, code)
             time.sleep(RESTART_PAUSE)
-            spawn(number)
+            if not stopping:  # a stop signal during the pause: a worker started now would never be stopped
+                spawn(number)
         elif code != 0:
             failed = True
     sys.stdout.flush()
     return 1 if failed else 0
+
+
+def _worker(make_app: Callable[[], web.Application], host: str, port: int, number: int) -> NoReturn:
+    """The body of a forked worker: serve until a signal, then leave without running the parent's exit code."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    code = 0
+    try:
+        run(make_app, host, port, reuse_port=True)
+    except BaseException:
+        logger.exception("worker %d failed", number)
+        code = 1
+    finally:
+        logging.shutdown()
+        os._exit(code)
 
 
 def _signal(pid: int, signum: int) -> None:
