@@ -95,7 +95,7 @@ def transformation(value: Mapping[str, Any]) -> Transformation:
 def _transformations(input_field: Mapping[str, Any], fallback: Transformation) -> Iterator[Transformation]:
     said = False
     for item in as_list(input_field.get("transformations")):
-        if isinstance(item, Mapping):
+        if isinstance(item, dict):
             said = True
             yield transformation(item)
     if not said:
@@ -130,7 +130,7 @@ def column_edges(facet: Mapping[str, Any], target: Target) -> tuple[list[ColumnE
     sources = _Sources()
     fields: list[ColumnEdgeRow] = []
     for output_field, entry in as_map(facet.get("fields")).items():
-        if isinstance(entry, Mapping):
+        if isinstance(entry, dict):
             fields.extend(_field_edges(output_field, entry, target, sources))
     dataset: list[DatasetEdgeRow] = []
     for item in as_list(facet.get("dataset")):

@@ -14,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from enum import StrEnum
 
 KEY_SEPARATOR = "\x1f"  # ASCII unit separator: cannot occur in the names it joins
 
 
+@lru_cache(maxsize=1 << 16)  # the same namespaces, datasets and fields recur in event after event
 def make_key(*parts: str) -> str:
     """32 hex characters (128 bits of SHA-256) naming the joined parts; stable across processes and versions."""
     return hashlib.sha256(KEY_SEPARATOR.join(parts).encode("utf-8")).hexdigest()[:32]
