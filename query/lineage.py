@@ -17,7 +17,7 @@ outputs). Everything here is synchronous: handlers run a whole walk in a worker 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -185,19 +185,19 @@ class FieldGraph:
 
     @staticmethod
     def of(found: Walk[ColumnEdge]) -> FieldGraph:
-        ends: dict[str, FieldNode] = {}  # depth 0 here; the walk's depth is filled in below
+        names: dict[str, tuple[str, str, str, str]] = {}  # field id -> dataset id, namespace, dataset, field
         grouped: dict[tuple[str, str], list[ColumnEdge]] = {}
         for e in found.edges.values():
-            if e.source_field_id not in ends:
-                ends[e.source_field_id] = FieldNode(
-                    e.source_field_id, e.source_dataset_id, e.source_namespace, e.source_dataset, e.source_field, 0
-                )
-            if e.target_field_id not in ends:
-                ends[e.target_field_id] = FieldNode(
-                    e.target_field_id, e.target_dataset_id, e.target_namespace, e.target_dataset, e.target_field, 0
-                )
-            grouped.setdefault((e.source_field_id, e.target_field_id), []).append(e)
-        nodes = [replace(ends[fid], depth=depth) for fid, depth in found.depths.items() if fid in ends]
+            if e.source_field_id not in names:
+                names[e.source_field_id] = (e.source_dataset_id, e.source_namespace, e.source_dataset, e.source_field)
+            if e.target_field_id not in names:
+                names[e.target_field_id] = (e.target_dataset_id, e.target_namespace, e.target_dataset, e.target_field)
+            key = (e.source_field_id, e.target_field_id)
+            if key in grouped:
+                grouped[key].append(e)
+            else:
+                grouped[key] = [e]
+        nodes = [FieldNode(fid, *names[fid], depth) for fid, depth in found.depths.items() if fid in names]
         pairs = [FieldPair(src, tgt, tuple(edges)) for (src, tgt), edges in grouped.items()]
         return FieldGraph(nodes, pairs, found.truncated)
 

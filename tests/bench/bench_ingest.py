@@ -1,0 +1,272 @@
+"""Ingestion throughput of the real server against a bare aiohttp handler, on the same machine and client.
+
+    make bench          # or: .venv/bin/python -m pytest tests/bench -p no:cacheprovider -s
+    .venv/bin/python -m pytest tests/bench/bench_ingest.py -p no:cacheprovider -s
+
+A benchmark, not a test: it prints figures (and writes tests/bench/results/ingest.json) and fails only when
+something breaks, never on timing. Each round measures, one after the other so that they share the machine's
+mood: the bare handler (tests/bench/bare_server.py), `lineage serve --workers 1`, `--workers 2`, and the
+batch endpoint with 100 events per request. Then an open-loop run at half the single-worker rate gives the
+acknowledgement latency. Medians over the rounds are reported.
+
+Every server is a subprocess on a fresh SQLite file with default settings; the load generator
+(tests/bench/loadgen.py) is a process of its own, so the OS spreads the two cores over client and server.
+Every body is a new event built from the complete samples of ../shared/events (tests/bench/bodies.py).
+
+Knobs (environment): BENCH_ROUNDS (3), BENCH_DURATION (10 s), BENCH_WARMUP (2 s), BENCH_CONCURRENCY (16
+connections), BENCH_BATCH_CONCURRENCY (4), BENCH_SERVER_ENV ("LINEAGE_BATCH_MAX_DELAY_MS=5,..." to try
+settings), BENCH_TMPDIR (where the SQLite files go).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from ingest.pipeline import Accepted, prepare
+from tests.bench.bodies import load_templates, make_bodies
+from tests.bench.procs import Server, run_load, serve_bare, serve_lineage
+from tests.conftest import complete_event_files
+
+SINGLE = "/api/v1/lineage"
+BATCH = "/api/v1/lineage/batch"
+BATCH_SIZE = 100
+RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
+
+
+def _setting(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+ROUNDS = int(_setting("BENCH_ROUNDS", 3))
+DURATION = _setting("BENCH_DURATION", 10)
+WARMUP = _setting("BENCH_WARMUP", 2)
+CONCURRENCY = int(_setting("BENCH_CONCURRENCY", 16))
+BATCH_CONCURRENCY = int(_setting("BENCH_BATCH_CONCURRENCY", 4))
+
+
+def server_env() -> dict[str, str]:
+    pairs = [item.partition("=") for item in os.environ.get("BENCH_SERVER_ENV", "").split(",") if item.strip()]
+    return {key.strip(): value.strip() for key, _, value in pairs}
+
+
+def mapped_rows_per_event() -> float:
+    """Rows the mapping produces per event (the event row included), averaged over the mix: every sample
+    weighs the same, as the load generator cycles through them."""
+    counts = []
+    for body in make_bodies(load_templates(complete_event_files()), len(complete_event_files())):
+        result = prepare(orjson.loads(body), body.decode(), strict=False, received_at="2024-01-01 00:00:00.000000")
+        assert isinstance(result, Accepted), result
+        counts.append(1 + sum(len(getattr(result.rows, f.name)) for f in fields(result.rows) if f.name != "event"))
+    return statistics.fmean(counts)
+
+
+def spec(server: Server, path: str, **mode: Any) -> dict[str, Any]:
+    pool = mode.pop("pool", 45_000)
+    return {
+        "url": server.url(path),
+        "templates": [str(p) for p in complete_event_files()],
+        "pool": pool,
+        "warmup": WARMUP,
+        "duration": DURATION,
+        **mode,
+    }
+
+
+def closed(server: Server, path: str = SINGLE, **extra: Any) -> dict[str, Any]:
+    return run_load(spec(server, path, **{"mode": "closed", "concurrency": CONCURRENCY, **extra}), server)
+
+
+def measure_round(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """One of each: bare handler, one worker, two workers, batch endpoint. Stored figures are checked."""
+    figures: dict[str, dict[str, Any]] = {}
+    with serve_bare() as bare:
+        figures["bare"] = closed(bare)
+    for workers in (1, 2):
+        with serve_lineage(workers, env) as server:
+            figures[f"workers{workers}"] = result = closed(server)
+        result["stored_events"] = server.rows["OL_EVENT"]
+        result["table_rows"] = sum(server.rows.values())
+    with serve_lineage(1, env) as server:
+        figures["batch"] = result = closed(
+            server, BATCH, concurrency=BATCH_CONCURRENCY, batch=BATCH_SIZE, pool=BATCH_POOL
+        )
+    result["events_per_second"] = result["per_second"] * BATCH_SIZE
+    result["stored_events"] = server.rows["OL_EVENT"]
+    for run in figures.values():
+        _add_cost(run)
+    return figures
+
+
+def _add_cost(run: dict[str, Any]) -> None:
+    """Server CPU milliseconds per event acknowledged in the window."""
+    events = run.get("events_per_second", run["per_second"])
+    run["cpu_ms_per_event"] = round(1000 * run["server_cpu"] / events, 3) if events else None
+
+
+BATCH_POOL = 600  # requests of BATCH_SIZE events: 60,000 events
+
+
+def measure_latency(env: Mapping[str, str], rate: float) -> dict[str, Any]:
+    with serve_lineage(1, env) as server:
+        run = run_load(spec(server, SINGLE, mode="open", rate=rate, pool=int(rate * (WARMUP + DURATION)) + 1), server)
+    _add_cost(run)
+    return run
+
+
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    values = [run[key] for run in runs if run.get(key) is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+@pytest.mark.timeout(1200)
+def test_ingest_throughput() -> None:
+    started = time.perf_counter()
+    env = server_env()
+    rounds = []
+    for number in range(ROUNDS):
+        rounds.append(measure_round(env))
+        _print_round(number, rounds[-1])
+    by = {name: [r[name] for r in rounds] for name in rounds[0]}
+    single = median(by["workers1"], "per_second")
+    rate = single / 2
+    latency = []
+    for number in range(ROUNDS):
+        latency.append(measure_latency(env, rate))
+        print(f"latency round {number + 1}: {_brief(latency[-1])}")
+    summary = _summary(by, latency, rate, env)
+    summary["runtime_seconds"] = round(time.perf_counter() - started, 1)
+    _print_summary(summary)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    _check_sane(by, latency)
+
+
+def _summary(
+    by: dict[str, list[dict[str, Any]]], latency: list[dict[str, Any]], rate: float, env: Mapping[str, str]
+) -> dict[str, Any]:
+    bare, one, two, batch = (by[k] for k in ("bare", "workers1", "workers2", "batch"))
+    ratio: Callable[[str], float] = lambda name: statistics.median(  # noqa: E731
+        r[name]["per_second"] / r["bare"]["per_second"] for r in _zip_rounds(by)
+    )
+    mapped = mapped_rows_per_event()
+    stored_rows = statistics.median(r["table_rows"] / r["stored_events"] for r in one)
+    single = median(one, "per_second")
+    return {
+        "settings": {
+            "rounds": ROUNDS,
+            "duration_s": DURATION,
+            "warmup_s": WARMUP,
+            "concurrency": CONCURRENCY,
+            "batch_concurrency": BATCH_CONCURRENCY,
+            "server_env": dict(env),
+            "cpus": os.cpu_count(),
+        },
+        "events_per_second": {
+            "bare": median(bare, "per_second"),
+            "workers1": single,
+            "workers2": median(two, "per_second"),
+        },
+        "ratio_to_bare": {"workers1": ratio("workers1"), "workers2": ratio("workers2")},
+        "closed_loop_latency_ms": {name: _latencies(by[name]) for name in ("bare", "workers1", "workers2")},
+        # Server CPU per event: steadier than events/s when other work shares the machine.
+        "server_cpu_ms_per_event": {name: median(by[name], "cpu_ms_per_event") for name in by},
+        "cpu_ratio_to_bare": {
+            name: median(by["bare"], "cpu_ms_per_event") / median(by[name], "cpu_ms_per_event")
+            for name in ("workers1", "workers2")
+        },
+        "cores_used": {
+            name: {"server": median(by[name], "server_cpu"), "client": median(by[name], "client_cpu")} for name in by
+        },
+        "open_loop": {
+            "rate": round(rate, 1),
+            "achieved": median(latency, "per_second"),
+            "p50_ms": median(latency, "p50_ms"),
+            "p99_ms": median(latency, "p99_ms"),
+            "max_ms": median(latency, "max_ms"),
+        },
+        "batch": {
+            "events_per_second": median(batch, "events_per_second"),
+            "ratio_to_single": median(batch, "events_per_second") / single,
+            "p50_ms": median(batch, "p50_ms"),
+            "p99_ms": median(batch, "p99_ms"),
+        },
+        "rows": {
+            "mapped_per_event": round(mapped, 2),
+            "mapped_per_second": round(mapped * single, 1),
+            "stored_per_event": round(stored_rows, 2),
+            "stored_per_second": round(stored_rows * single, 1),
+            "batch_mapped_per_second": round(mapped * median(batch, "events_per_second"), 1),
+        },
+        "runs": {**by, "latency": latency},
+    }
+
+
+def _zip_rounds(by: dict[str, list[dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
+    return [{name: runs[i] for name, runs in by.items()} for i in range(len(by["bare"]))]
+
+
+def _latencies(runs: list[dict[str, Any]]) -> dict[str, float]:
+    return {"p50": median(runs, "p50_ms"), "p99": median(runs, "p99_ms")}
+
+
+def _brief(run: dict[str, Any]) -> str:
+    return (
+        f"{run['per_second']:8.1f}/s  p50 {run['p50_ms']} ms  p99 {run['p99_ms']} ms  "
+        f"statuses {run['statuses']}  errors {run['errors']}  cpu server {run['server_cpu']} "
+        f"client {run['client_cpu']:.2f}  server CPU {run['cpu_ms_per_event']} ms/event"
+    )
+
+
+def _print_round(number: int, figures: dict[str, dict[str, Any]]) -> None:
+    print(f"\nround {number + 1}")
+    for name, run in figures.items():
+        print(f"  {name:9} {_brief(run)}")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    eps, ratio, lat, batch, rows = (
+        summary[k] for k in ("events_per_second", "ratio_to_bare", "open_loop", "batch", "rows")
+    )
+    print("\ningestion benchmark (medians of", summary["settings"]["rounds"], "runs)")
+    print(f"  bare aiohttp + orjson      {eps['bare']:8.1f} events/s")
+    print(f"  lineage serve --workers 1  {eps['workers1']:8.1f} events/s  ratio {ratio['workers1']:.2f} (target 0.6)")
+    print(f"  lineage serve --workers 2  {eps['workers2']:8.1f} events/s  ratio {ratio['workers2']:.2f}")
+    cost, cpu_ratio = summary["server_cpu_ms_per_event"], summary["cpu_ratio_to_bare"]
+    print(
+        f"  server CPU per event: bare {cost['bare']} ms, workers1 {cost['workers1']} ms "
+        f"(ratio {cpu_ratio['workers1']:.2f}), workers2 {cost['workers2']} ms, batch {cost['batch']} ms"
+    )
+    print(
+        f"  open loop at {lat['rate']}/s: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms (target < 25 ms), "
+        f"achieved {lat['achieved']:.1f}/s"
+    )
+    print(
+        f"  batch of {BATCH_SIZE}: {batch['events_per_second']:.1f} events/s, "
+        f"{batch['ratio_to_single']:.2f}x single (target 3x)"
+    )
+    print(
+        f"  rows: {rows['mapped_per_event']} mapped per event -> {rows['mapped_per_second']} rows/s; "
+        f"{rows['stored_per_event']} net new table rows per event -> {rows['stored_per_second']} rows/s"
+    )
+    print(f"  runtime {summary['runtime_seconds']} s; summary in {RESULTS}")
+
+
+def _check_sane(by: dict[str, list[dict[str, Any]]], latency: list[dict[str, Any]]) -> None:
+    """Only breakage fails: requests that were not answered 2xx, or fewer events stored than acknowledged."""
+    for name, runs in {**by, "latency": latency}.items():
+        for run in runs:
+            assert run["ok"] > 0, (name, run)
+            assert not run["errors"], (name, run["errors"])
+            assert all(200 <= int(status) < 300 for status in run["statuses"]), (name, run["statuses"])
+            if "stored_events" in run:
+                acknowledged = run["ok"] * (BATCH_SIZE if name == "batch" else 1)
+                assert run["stored_events"] >= acknowledged, (name, run)
