@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from enum import StrEnum
+from functools import lru_cache
 
 KEY_SEPARATOR = "\x1f"  # ASCII unit separator: cannot occur in the names it joins
 
