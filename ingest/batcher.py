@@ -179,8 +179,10 @@ class Batcher:
         for pending in batch:
             try:
                 _resolve(pending, await self._call(list(pending.events)))
+                self._failure = None
                 await self._committed(pending.events)
             except StoreUnavailable as exc:
+                self._failure = (time.monotonic(), str(exc))
                 _fail([pending], exc)
             except StoreError as exc:
                 logger.error("an event could not be stored even alone: %s", exc)

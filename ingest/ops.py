@@ -39,9 +39,6 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def _store_check(request: web.Request) -> dict[str, Any]:
-    failure = request.app[BATCHER].store_failure(FAILURE_WINDOW)
-    if failure is not None:
-        return {"ok": False, "error": f"the last write failed: {failure}"}
     loop = asyncio.get_running_loop()
     try:
         await asyncio.wait_for(loop.run_in_executor(None, request.app[STORE].ping), PING_TIMEOUT)
@@ -49,7 +46,7 @@ async def _store_check(request: web.Request) -> dict[str, Any]:
         return {"ok": False, "error": f"no answer within {PING_TIMEOUT} s"}
     except StoreError as exc:
         return {"ok": False, "error": str(exc)}
-    # The ping waits for the writer's lock: a write that failed meanwhile is newer news than the ping.
+    # After the ping, which waits for the writer's lock: a write that failed meanwhile is newer news.
     failure = request.app[BATCHER].store_failure(FAILURE_WINDOW)
     if failure is not None:
         return {"ok": False, "error": f"the last write failed: {failure}"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ingest.mapping import map_event
@@ -34,7 +33,7 @@ def prepare(value: object, payload: str, *, strict: bool, received_at: str) -> A
     validation = validate_event(value, strict=strict)
     if validation.errors:
         return Rejected(validation.errors)
-    if validation.kind is None or not isinstance(value, Mapping):
+    if validation.kind is None or not isinstance(value, dict):
         return Rejected((Problem("", "not an OpenLineage event"),))
     rows = map_event(value, kind=validation.kind, payload=payload, received_at=received_at)
     return Accepted(rows, validation.warnings)

@@ -87,8 +87,9 @@ async def _submit(request: web.Request, accepted: Sequence[Accepted]) -> list[Wr
     try:
         return await request.app[BATCHER].submit([a.rows for a in accepted])
     except (QueueFull, Stopped, StoreError) as exc:
-        request.app[METRICS].events_rejected.inc(len(accepted), reason=_write_failure(exc).error.code)
-        return _write_failure(exc)
+        failure = _write_failure(exc)
+        request.app[METRICS].events_rejected.inc(len(accepted), reason=failure.error.code)
+        return failure
 
 
 def _warnings(accepted: Accepted) -> list[dict[str, str]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from schemas.dsn import Dsn, parse_dsn
+from schemas.dsn import Dialect, Dsn, parse_dsn
 
 DEFAULT_STORE = "sqlite:///./lineage.db"
 
@@ -428,15 +428,15 @@ def _cast(var: Variable, raw: str) -> Any:
 
 def _default_store(values: Mapping[str, Any]) -> tuple[Dsn, str]:
     if values["teradata_host"]:
-        dsn = parse_dsn(f"teradata://{values['teradata_host']}:{values['teradata_port']}/{values['teradata_database']}")
-        return Dsn(
-            dsn.dialect,
-            host=dsn.host,
-            port=dsn.port,
+        dsn = Dsn(
+            Dialect.TERADATA,
+            host=values["teradata_host"],
+            port=values["teradata_port"],
             user=values["teradata_user"],
             password=values["teradata_password"] or "",
-            database=dsn.database,
-        ), "TERADATA_HOST"
+            database=values["teradata_database"],
+        )
+        return dsn, "TERADATA_HOST"
     return parse_dsn(DEFAULT_STORE), "default"
 
 
