@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Generic, TypeVar
+from functools import partial
+from operator import attrgetter
+from typing import Generic, NamedTuple, TypeVar
 
 from schemas.reads import ColumnEdge, DatasetLink, Direction, JobLink
 from schemas.store import Store
@@ -52,44 +54,48 @@ class Walk(Generic[E]):
     truncated: bool = False
 
     def merge(self, other: Walk[E]) -> None:
+        """Take in a walk that filled this walk's own `edges` (walk(..., edges=self.edges)): its nodes and flag."""
         for node, level in other.depths.items():
             if level < self.depths.get(node, level + 1):
                 self.depths[node] = level
-        for key, edge in other.edges.items():
-            self.edges.setdefault(key, edge)
         self.truncated = self.truncated or other.truncated
 
 
 @dataclass(frozen=True, slots=True)
 class Steps(Generic[E]):
-    """How to walk one direction of one graph: fetch the edges of a frontier, and read an edge's ends."""
+    """How to walk one direction of one graph: fetch the edges of a frontier, and read an edge's far end."""
 
     fetch: Callable[[list[str]], Sequence[E]]  # one store call for the whole frontier
-    near: Callable[[E], str]  # the end already known
-    far: Callable[[E], str]  # the end the edge leads to
+    far: Callable[[E], str]  # the end the edge leads to (the other is in the frontier)
     key: Callable[[E], Hashable]  # the edge's identity: the same edge met twice is kept once
 
 
-def walk(starts: Iterable[str], max_depth: int, steps: Steps[E], max_nodes: int) -> Walk[E]:
-    """Breadth-first from `starts` to `max_depth` levels; at most `max_nodes` nodes (starts included)."""
-    found: Walk[E] = Walk()
-    found.depths = {node: 0 for node in starts}
-    frontier = list(found.depths)
+def walk(
+    starts: Iterable[str], max_depth: int, steps: Steps[E], max_nodes: int, edges: dict[Hashable, E] | None = None
+) -> Walk[E]:
+    """Breadth-first from `starts` to `max_depth` levels; at most `max_nodes` nodes (starts included). The edges
+    found are added to `edges` when given (so that the walks of several directions share one dict)."""
+    # Locals, not attribute look-ups, in the loop: a large answer runs it for tens of thousands of edges.
+    depths = {node: 0 for node in starts}
+    edges = {} if edges is None else edges
+    truncated = False
+    fetch, far_of, key_of = steps.fetch, steps.far, steps.key
+    frontier = list(depths)
     for level in range(1, max_depth + 1):
         if not frontier:
             break
         next_frontier: list[str] = []
-        for edge in steps.fetch(frontier):
-            far = steps.far(edge)
-            if far not in found.depths:
-                if len(found.depths) >= max_nodes:
-                    found.truncated = True
+        for edge in fetch(frontier):
+            far = far_of(edge)
+            if far not in depths:
+                if len(depths) >= max_nodes:
+                    truncated = True
                     continue
-                found.depths[far] = level
+                depths[far] = level
                 next_frontier.append(far)
-            found.edges.setdefault(steps.key(edge), edge)
+            edges.setdefault(key_of(edge), edge)
         frontier = next_frontier
-    return found
+    return Walk(depths, edges, truncated)
 
 
 def walk_ways(
@@ -99,31 +105,22 @@ def walk_ways(
     result: Walk[E] = Walk(depths={node: 0 for node in starts})
     for direction in way.directions:
         budget = max(max_nodes - len(result.depths) + len(starts), len(starts))
-        result.merge(walk(starts, max_depth, steps(direction), budget))
+        result.merge(walk(starts, max_depth, steps(direction), budget, result.edges))
     return result
 
 
 # --- the field graph ----------------------------------------------------------------------------------------
 
 
-def _edge_key(edge: ColumnEdge) -> Hashable:
-    return edge.lineage_id
+# attrgetter, not a lambda: it runs in C, twice per edge met.
+_SOURCE_FIELD: Callable[[ColumnEdge], str] = attrgetter("source_field_id")
+_TARGET_FIELD: Callable[[ColumnEdge], str] = attrgetter("target_field_id")
+_LINEAGE_ID: Callable[[ColumnEdge], Hashable] = attrgetter("lineage_id")
 
 
 def field_steps(store: Store, direction: Direction) -> Steps[ColumnEdge]:
-    if direction is Direction.UPSTREAM:
-        return Steps(
-            lambda ids: store.column_edges(ids, direction),
-            lambda e: e.target_field_id,
-            lambda e: e.source_field_id,
-            _edge_key,
-        )
-    return Steps(
-        lambda ids: store.column_edges(ids, direction),
-        lambda e: e.source_field_id,
-        lambda e: e.target_field_id,
-        _edge_key,
-    )
+    far = _SOURCE_FIELD if direction is Direction.UPSTREAM else _TARGET_FIELD
+    return Steps(lambda ids: store.column_edges(ids, direction), far, _LINEAGE_ID)
 
 
 def column_lineage(store: Store, field_ids: Sequence[str], way: Way, max_depth: int, max_nodes: int) -> FieldGraph:
@@ -141,9 +138,9 @@ class Transformation:
     confidence_score: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class FieldPair:
-    """All edges between one source field and one target field: one per transformation."""
+class FieldPair(NamedTuple):
+    """All edges between one source field and one target field: one per transformation. NamedTuples here and
+    in FieldNode: a large answer builds thousands of each."""
 
     source_field_id: str
     target_field_id: str
@@ -167,8 +164,7 @@ class FieldPair:
         ]
 
 
-@dataclass(frozen=True, slots=True)
-class FieldNode:
+class FieldNode(NamedTuple):
     field_id: str
     dataset_id: str
     namespace: str
@@ -185,21 +181,31 @@ class FieldGraph:
 
     @staticmethod
     def of(found: Walk[ColumnEdge]) -> FieldGraph:
-        names: dict[str, tuple[str, str, str, str]] = {}  # field id -> dataset id, namespace, dataset, field
+        touching: dict[str, ColumnEdge] = {}  # field id -> an edge at that field: it carries the field's names
         grouped: dict[tuple[str, str], list[ColumnEdge]] = {}
         for e in found.edges.values():
-            if e.source_field_id not in names:
-                names[e.source_field_id] = (e.source_dataset_id, e.source_namespace, e.source_dataset, e.source_field)
-            if e.target_field_id not in names:
-                names[e.target_field_id] = (e.target_dataset_id, e.target_namespace, e.target_dataset, e.target_field)
-            key = (e.source_field_id, e.target_field_id)
-            if key in grouped:
-                grouped[key].append(e)
+            source, target = e.source_field_id, e.target_field_id
+            touching[source] = touching[target] = e
+            same = grouped.get((source, target))
+            if same is None:
+                grouped[source, target] = [e]
             else:
-                grouped[key] = [e]
-        nodes = [FieldNode(fid, *names[fid], depth) for fid, depth in found.depths.items() if fid in names]
-        pairs = [FieldPair(src, tgt, tuple(edges)) for (src, tgt), edges in grouped.items()]
+                same.append(e)
+        nodes = [_field_node(fid, touching[fid], depth) for fid, depth in found.depths.items() if fid in touching]
+        pairs = [_new_pair((source, target, tuple(edges))) for (source, target), edges in grouped.items()]
         return FieldGraph(nodes, pairs, found.truncated)
+
+
+def _field_node(field_id: str, e: ColumnEdge, depth: int) -> FieldNode:
+    if e.source_field_id == field_id:
+        return _new_node((field_id, e.source_dataset_id, e.source_namespace, e.source_dataset, e.source_field, depth))
+    return _new_node((field_id, e.target_dataset_id, e.target_namespace, e.target_dataset, e.target_field, depth))
+
+
+# A large answer builds thousands of nodes and pairs: tuple.__new__ directly skips the NamedTuple's Python-level
+# __new__ (a third of the cost); the field order is the class's.
+_new_node: Callable[[tuple[str, str, str, str, str, int]], FieldNode] = partial(tuple.__new__, FieldNode)
+_new_pair: Callable[[tuple[str, str, tuple[ColumnEdge, ...]]], FieldPair] = partial(tuple.__new__, FieldPair)
 
 
 # --- the dataset graph --------------------------------------------------------------------------------------
@@ -217,19 +223,10 @@ def _link_key(link: DatasetLink) -> Hashable:
 
 
 def dataset_steps(store: Store, direction: Direction) -> Steps[DatasetLink]:
-    if direction is Direction.UPSTREAM:
-        return Steps(
-            lambda ids: store.dataset_links(ids, direction),
-            lambda e: e.target_dataset_id,
-            lambda e: e.source_dataset_id,
-            _link_key,
-        )
-    return Steps(
-        lambda ids: store.dataset_links(ids, direction),
-        lambda e: e.source_dataset_id,
-        lambda e: e.target_dataset_id,
-        _link_key,
+    far: Callable[[DatasetLink], str] = attrgetter(
+        "source_dataset_id" if direction is Direction.UPSTREAM else "target_dataset_id"
     )
+    return Steps(lambda ids: store.dataset_links(ids, direction), far, _link_key)
 
 
 def table_lineage(
@@ -280,5 +277,5 @@ def _io_fetch(store: Store) -> Callable[[list[str]], Sequence[IoStep]]:
 def job_graph(store: Store, start: str, depth: int, max_nodes: int) -> Walk[IoStep]:
     """Marquez's lineage: datasets and jobs connected by runs' inputs and outputs, both ways, `depth` job hops
     (each hop is dataset -> job -> dataset: two levels). `start` is `dataset:<id>` or `job:<id>`."""
-    steps: Steps[IoStep] = Steps(_io_fetch(store), lambda s: s.near, lambda s: s.far, lambda s: s.key)
+    steps: Steps[IoStep] = Steps(_io_fetch(store), lambda s: s.far, lambda s: s.key)
     return walk([start], 2 * depth, steps, max_nodes)

