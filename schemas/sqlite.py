@@ -6,8 +6,10 @@ every commit, which the batcher's group commit amortises over a whole batch.
 
 Threads: one write connection (check_same_thread=False) guarded by one lock, so writes and schema work take
 turns on it. Reads (schemas.sqlite_reads) use read-only connections of their own, one per reading thread:
-WAL lets them read the last commit while a batch is being written. A busy database is waited for
-`busy_timeout_ms`, then StoreUnavailable is raised.
+WAL lets them read the last commit while a batch is being written. Processes: every write transaction also
+holds a WriterLock (schemas.sqlite_lock), so that the workers of one server hand the file over without
+SQLite's sleeping busy handler. A busy database is waited for `busy_timeout_ms`, then StoreUnavailable is
+raised.
 
 The statements it runs for a batch are schemas.upserts.WRITES.
 """
@@ -19,12 +21,13 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from schemas import migrations
 from schemas.dsn import Dialect
 from schemas.rows import EventRows
+from schemas.sqlite_lock import WriterLock
 from schemas.sqlite_reads import SqliteReads
 from schemas.store import SchemaStatus, StoreError, StoreUnavailable, WriteOutcome
 from schemas.upserts import WRITES
@@ -84,6 +87,8 @@ class SqliteStore(SqliteReads):
                 raise StoreError(f"the directory {directory} of the SQLite store does not exist; create it first")
         self._lock = threading.Lock()
         self._read_timeout_ms = busy_timeout_ms
+        # A private ":memory:" database has no other process to take turns with.
+        self._processes = None if self.path == ":memory:" else WriterLock(self.path, busy_timeout_ms / 1000)
         self._init_reads()
         try:
             self._conn: sqlite3.Connection | None = sqlite3.connect(
@@ -93,6 +98,8 @@ class SqliteStore(SqliteReads):
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self._conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as error:
+            if self._processes is not None:
+                self._processes.close()
             raise store_error(error) from error
         if mode != "wal" and self.path != ":memory:":
             logger.warning("SQLite store %s runs in journal mode %s, not WAL (network file system?)", self.path, mode)
@@ -105,7 +112,7 @@ class SqliteStore(SqliteReads):
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT under the lock; any error rolls back whole and becomes a StoreError."""
-        with self._lock:
+        with self._lock, self._writer_lock():
             conn = self._connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -116,6 +123,9 @@ class SqliteStore(SqliteReads):
                 if isinstance(error, sqlite3.Error):
                     raise store_error(error) from error
                 raise
+
+    def _writer_lock(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._processes is None else self._processes.held()
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -191,3 +201,5 @@ class SqliteStore(SqliteReads):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._processes is not None:
+                self._processes.close()

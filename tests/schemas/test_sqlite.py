@@ -241,3 +241,18 @@ def test_open_store(db: Path) -> None:
         store.close()
     with pytest.raises(StoreError, match="later version"):
         open_store(parse_dsn("postgresql://u@localhost/lineage"))
+
+
+def test_stores_on_one_file_take_turns_through_the_writer_lock(db: Path) -> None:
+    """Two stores stand for two worker processes: an flock excludes open file descriptions, not processes."""
+    holder, waiter = SqliteStore(db), SqliteStore(db, busy_timeout_ms=50)
+    try:
+        assert Path(str(db) + "-writer").exists()
+        with holder._transaction():
+            with pytest.raises(StoreUnavailable, match="write lock"):
+                waiter.write_batch([event("a")])
+        assert waiter.write_batch([event("a")]) == [STORED]
+        assert holder.write_batch([event("a")]) == [DUPLICATE]
+    finally:
+        holder.close()
+        waiter.close()
