@@ -333,6 +333,7 @@ OL_COLUMN_LINEAGE_DATASET = Table(
     indexes=(
         Index("idx_ol_dslineage_src_fid", ("source_field_id",)),
         Index("idx_ol_dslineage_tgt", ("target_dataset_id",)),
+        Index("idx_ol_dslineage_src_ds", ("source_dataset_id",)),  # downstream table lineage reads by source
     ),
     since=2,
 )
