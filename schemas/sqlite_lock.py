@@ -8,7 +8,8 @@ polled every half millisecond, lets the next writer in within that half millisec
 a fifth more on the ingestion benchmark. Writers that do not take this lock (the sqlite3 shell, the Teradata
 application's tools) are still kept apart by SQLite's own locking.
 
-The lock file (the database's name plus `-writer`) is empty and may be deleted while nothing runs. An flock
+The lock file (the database's name plus `-writer`) is empty and may be deleted while nothing runs; it is
+opened read-only (an flock needs no more), so a file left by another user still serves. An flock
 belongs to one open file description, so each store opens its own after any fork, and two stores in one
 process exclude each other as two processes do.
 """
@@ -32,7 +33,7 @@ class WriterLock:
         self.path = database + SUFFIX
         self._timeout = timeout_seconds
         try:
-            self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._fd: int | None = os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as error:
             raise StoreError(f"the SQLite store's lock file {self.path} cannot be opened: {error}") from error
 
