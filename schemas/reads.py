@@ -5,7 +5,7 @@ ESCAPE, CASE, UNION ALL, `:name` parameters which a PostgreSQL store rewrites to
 store to `?`), with two markers a store fills before running them:
 
 - `{ids}` (or another `{name}`) is an IN list, expanded by `in_list` into `:ids_0, :ids_1, ...`; lists are
-  chunked by the caller at `ID_CHUNK` values;
+  chunked by the caller at `ID_CHUNK` values (a SQLite store puts a json_each of one parameter there instead);
 - paging is never written into a statement: `paged(dialect, statement, order)` wraps it in the one form each
   dialect has (LIMIT/OFFSET, or Teradata's QUALIFY ROW_NUMBER()).
 
@@ -16,8 +16,8 @@ Timestamps are the stores' UTC text (`YYYY-MM-DD HH:MM:SS.ffffff`); flags are th
 
 Rows written by the Teradata lineage application have NULL `*_field_id`/`*_dataset_id` columns in
 OL_COLUMN_LINEAGE (it knew only names). Traversal looks edges up by those ids, so such rows must be backfilled
-once (`LEGACY_EDGES` lists them, `legacy_edge_ids` computes the ids, as `schemas.rows` does for new rows);
-an edge read with NULL ids gets them computed from its names (`ColumnEdge.with_ids`).
+once (`LEGACY_EDGES` lists them, `legacy_edge_ids` computes the ids, as `schemas.rows` does for new rows).
+Until then traversal does not see them: COLUMN_EDGES reads only rows whose four ids are all set.
 """
 
 from __future__ import annotations
@@ -100,18 +100,6 @@ class ColumnEdge(NamedTuple):
     @property
     def masked(self) -> bool:
         return self.masking == "Y"
-
-    def with_ids(self) -> ColumnEdge:
-        """The edge with NULL ids (a row of the Teradata application) computed from its names."""
-        if self.source_field_id and self.target_field_id and self.source_dataset_id and self.target_dataset_id:
-            return self
-        ids = legacy_edge_ids(self)
-        return self._replace(
-            source_field_id=ids["source_field_id"],
-            target_field_id=ids["target_field_id"],
-            source_dataset_id=ids["source_dataset_id"],
-            target_dataset_id=ids["target_dataset_id"],
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,11 +288,16 @@ def like_pattern(text: str, *, prefix_only: bool = False) -> str:
 
 ACTIVE = "COALESCE(is_active, 'Y') = 'Y'"  # the seed's soft delete
 
+# The near end's id matches the list; the other three ids must be set too (a seed row is not, until backfilled).
+_HAS_IDS = (
+    "source_field_id IS NOT NULL AND target_field_id IS NOT NULL AND source_dataset_id IS NOT NULL AND "
+    "target_dataset_id IS NOT NULL"
+)
 COLUMN_EDGES = {
     Direction.UPSTREAM: f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE "  # noqa: S608
-    f"WHERE target_field_id IN ({{ids}}) AND {ACTIVE}",
+    f"WHERE target_field_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}",
     Direction.DOWNSTREAM: f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE "  # noqa: S608
-    f"WHERE source_field_id IN ({{ids}}) AND {ACTIVE}",
+    f"WHERE source_field_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}",
 }
 
 # Old rows (NULL ids) to backfill: their lineage_id and names, for legacy_edge_ids.
