@@ -13,7 +13,9 @@ edge the seed's query finds), never on timing. One run, on one SQLite file:
    one over a million rows per query would slow the reference down, not model it);
 2. ours: depth-5 direction=both lineage through query.lineage.column_lineage over the real SqliteStore
    reads, from 300 random fields and 100 diamond-heavy ones (middles of stacked-diamond blocks), RUNS
-   times; p50/p99/mean per run, medians reported;
+   times; p50/p99/mean per run, medians reported. The timed part runs with the collector set as `lineage
+   serve` sets it (ingest.server.tune_gc): without it, every full collection also walked the generated
+   graph's million Python objects, which no server holds;
 3. the seed's query (tests/bench/query_reference.py) on the same file: every random start REF_RUNS times,
    and as many diamond-heavy starts as fit in DIAMOND_BUDGET seconds (each takes seconds), once;
 4. every start the reference answered is compared edge by edge (tests/bench/query_compare.py).
@@ -23,18 +25,21 @@ Knobs (environment): BENCH_QUERY_RUNS (5), BENCH_QUERY_REF_RUNS (3), BENCH_QUERY
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import sqlite3
 import statistics
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from ingest.server import tune_gc
 from query.config import QueryConfig
 from query.lineage import FieldGraph, Way, column_lineage
 from schemas.sqlite import SqliteStore
@@ -94,6 +99,18 @@ def build_file(path: Path, graph: qg.Graph) -> dict[str, float]:
     assert edges == qg.EDGES
     timings["seed indexes + ANALYZE"] = time.perf_counter() - started
     return timings
+
+
+@contextmanager
+def server_gc() -> Iterator[None]:
+    """The garbage collector as `lineage serve` runs it, for the block; this process's settings after."""
+    before = gc.get_threshold()
+    tune_gc()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 def time_ours(store: SqliteStore, starts: list[int]) -> tuple[Timings, dict[int, FieldGraph]]:
@@ -225,9 +242,10 @@ def test_query_lineage_against_seed(tmp_path: Path) -> None:
         conn = sqlite3.connect(path)
         try:
             conn.execute("PRAGMA automatic_index = OFF")
-            ours, our_answers = time_ours(store, randoms + diamonds)
-            seed_random, seed_answers = time_reference(conn, randoms, REF_RUNS)
-            seed_diamond, diamond_answers = time_reference(conn, diamonds, 1, DIAMOND_BUDGET)
+            with server_gc():
+                ours, our_answers = time_ours(store, randoms + diamonds)
+                seed_random, seed_answers = time_reference(conn, randoms, REF_RUNS)
+                seed_diamond, diamond_answers = time_reference(conn, diamonds, 1, DIAMOND_BUDGET)
             seed_answers.update(diamond_answers)
             comparison, _ = compare(conn, our_answers, seed_answers)
             example = substring_example(conn, comparison, our_answers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -29,3 +30,15 @@ def test_serve_refuses_a_stale_schema(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "run `lineage schema upgrade` first" in done.stderr
+
+
+def test_the_server_freezes_start_up_objects_and_collects_less_often() -> None:
+    """In a process of its own: the collector's settings are process-wide."""
+    code = (
+        "import gc\n"
+        "from ingest.server import GC_THRESHOLDS, tune_gc\n"
+        "tune_gc()\n"
+        "assert gc.get_threshold() == GC_THRESHOLDS, gc.get_threshold()\n"
+        "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
