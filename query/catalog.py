@@ -69,7 +69,3 @@ def field_ref(store: Store, dataset: DatasetInfo, name: str) -> FieldRef:
     field_id = field_key(dataset.namespace_uri, dataset.name, name)
     known = store.fields_by_ids([field_id])
     return FieldRef(field_id, dataset, name, known[0] if known else None)
-
-
-def dataset_fields(store: Store, dataset_ids: list[str]) -> list[FieldInfo]:
-    return store.fields(dataset_ids)

@@ -27,7 +27,8 @@ def integer(query: Mapping[str, str], name: str, default: int, low: int, high: i
 
 
 def depth(query: Mapping[str, str], config: QueryConfig, name: str = "maxDepth", default: int | None = None) -> int:
-    chosen = config.default_depth if default is None else default
+    """The depth asked for, within the configured bounds; `default` (clamped into them) when absent."""
+    chosen = config.default_depth if default is None else max(config.min_depth, min(default, config.max_depth))
     return integer(query, name, chosen, config.min_depth, config.max_depth)
 
 

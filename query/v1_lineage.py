@@ -21,7 +21,7 @@ from query.lineage import DATASET_NODE, JOB_NODE, FieldGraph, FieldNode, FieldPa
 from query.nodeid import NodeId, NodeKind, dataset_node, field_node, job_node, parse_node_id
 from query.shapes_v2 import JSON, iso
 from query.typedefs import QUERY_CONFIG, QUERY_STORE
-from query.v1 import datasets_json, jobs_json
+from query.v1 import MARQUEZ_DEPTH, datasets_json, jobs_json
 from schemas.reads import SearchKind, TimeWindow
 from schemas.rows import field_key
 from schemas.store import Store
@@ -33,8 +33,7 @@ RESULT_TYPES = {"dataset": "DATASET", "job": "JOB", "field": "DATASET_FIELD"}
 
 
 def _v1_depth(request: web.Request, config: QueryConfig) -> int:
-    default = max(config.min_depth, min(20, config.max_depth))  # Marquez's default depth is 20
-    return params.depth(request.query, config, name="depth", default=default)
+    return params.depth(request.query, config, name="depth", default=MARQUEZ_DEPTH)
 
 
 def _edge(origin: str, destination: str) -> JSON:

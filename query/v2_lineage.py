@@ -79,7 +79,7 @@ async def table_lineage(request: web.Request) -> web.Response:
 async def database_lineage(request: web.Request) -> web.Response:
     store, config = request.app[QUERY_STORE], request.app[QUERY_CONFIG]
     way = params.way(request.query)
-    depth = params.depth(request.query, config, default=_clamp(config.database_default_depth, config))
+    depth = params.depth(request.query, config, default=config.database_default_depth)
     name = request.match_info["databaseName"]
 
     def compute() -> JSON:
@@ -93,10 +93,6 @@ async def database_lineage(request: web.Request) -> web.Response:
 
     key = {"database": name, "way": way.value, "depth": depth, "cap": config.max_nodes}
     return await cached(request, "v2.database", key, compute)
-
-
-def _clamp(value: int, config: QueryConfig) -> int:
-    return max(config.min_depth, min(value, config.max_depth))
 
 
 def _impact(store: Store, config: QueryConfig, found: DatasetInfo, field_name: str | None, depth: int) -> JSON:

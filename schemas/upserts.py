@@ -247,9 +247,6 @@ def _flag(value: bool | None) -> str | None:
     return None if value is None else ("Y" if value else "N")
 
 
-_RANK = {RunState.START: 1, RunState.RUNNING: 2, **dict.fromkeys(TERMINAL_STATES, 3)}
-
-
 def _namespaces(rows: EventRows) -> Iterable[Params]:
     for n in rows.namespaces:
         yield {"namespace_id": n.namespace_id, "namespace_uri": n.namespace_uri, "created_at": rows.event.event_time}
