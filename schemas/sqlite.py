@@ -87,8 +87,8 @@ class SqliteStore(SqliteReads):
                 raise StoreError(f"the directory {directory} of the SQLite store does not exist; create it first")
         self._lock = threading.Lock()
         self._read_timeout_ms = busy_timeout_ms
-        # A private ":memory:" database has no other process to take turns with.
-        self._processes = None if self.path == ":memory:" else WriterLock(self.path, busy_timeout_ms / 1000)
+        # Turn-taking with other processes writing the file; a private ":memory:" database has none.
+        self._file_lock = None if self.path == ":memory:" else WriterLock(self.path, busy_timeout_ms / 1000)
         self._init_reads()
         try:
             self._conn: sqlite3.Connection | None = sqlite3.connect(
@@ -98,8 +98,8 @@ class SqliteStore(SqliteReads):
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self._conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as error:
-            if self._processes is not None:
-                self._processes.close()
+            if self._file_lock is not None:
+                self._file_lock.close()
             raise store_error(error) from error
         if mode != "wal" and self.path != ":memory:":
             logger.warning("SQLite store %s runs in journal mode %s, not WAL (network file system?)", self.path, mode)
@@ -125,7 +125,7 @@ class SqliteStore(SqliteReads):
                 raise
 
     def _writer_lock(self) -> AbstractContextManager[None]:
-        return nullcontext() if self._processes is None else self._processes.held()
+        return nullcontext() if self._file_lock is None else self._file_lock.held()
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -201,5 +201,5 @@ class SqliteStore(SqliteReads):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-            if self._processes is not None:
-                self._processes.close()
+            if self._file_lock is not None:
+                self._file_lock.close()
