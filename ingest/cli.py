@@ -12,17 +12,17 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ingest import server
-from ingest.app import create_app
-from ingest.files import IngestReport, ingest_paths
+from ingest.http import server
+from ingest.http.app import create_app
 from ingest.logs import configure_logging
-from ingest.populate_demo import populate_demo
+from ingest.populate.demo import populate_demo
+from ingest.populate.files import IngestReport, ingest_paths
 from ingest.settings import Settings, SettingsError
 from schemas import open_store
-from schemas.ddl import render_schema
 from schemas.dsn import Dialect
-from schemas.qvci import qvci_check
+from schemas.sql.ddl import render_schema
 from schemas.store import Store, StoreError
+from schemas.teradata.qvci import qvci_check
 
 logger = logging.getLogger("lineage")
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from query.errors import QueryError, not_found
-from schemas.reads import DatasetInfo, FieldInfo, JobInfo, NamespaceInfo
 from schemas.rows import dataset_key, field_key, job_key, namespace_key
-from schemas.store import Store
+from schemas.store import DatasetInfo, FieldInfo, JobInfo, NamespaceInfo, Store
 
 
 def find_namespace(store: Store, segment: str) -> NamespaceInfo:

@@ -1,6 +1,6 @@
 """The one exception the query layer raises for the client; the app's error middleware renders it.
 
-The middleware (ingest.errors) renders any exception with `status`, `code`, `message` and `details`
+The middleware (ingest.http.errors) renders any exception with `status`, `code`, `message` and `details`
 attributes in the one error shape {"error", "code", "details": [{"path", "message"}], "request_id"}.
 query never imports ingest, so it carries its own class with those attributes.
 """

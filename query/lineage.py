@@ -23,8 +23,7 @@ from functools import partial
 from operator import attrgetter
 from typing import Generic, NamedTuple, TypeVar
 
-from schemas.reads import ColumnEdge, DatasetLink, Direction, JobLink
-from schemas.store import Store
+from schemas.store import ColumnEdge, DatasetLink, Direction, JobLink, Store
 
 E = TypeVar("E")
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from query.config import QueryConfig
 from query.errors import bad_parameter
 from query.lineage import Way
-from schemas.reads import Page
+from schemas.store import Page
 
 WAYS = {"upstream": Way.UPSTREAM, "downstream": Way.DOWNSTREAM, "both": Way.BOTH}
 

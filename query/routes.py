@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from query import v1, v1_lineage, v2
 from query.cache import LineageCache
 from query.config import QueryConfig
 from query.typedefs import QUERY_CACHE, QUERY_CONFIG, QUERY_STORE
+from query.v1 import lineage as v1_lineage
+from query.v1 import routes as v1
+from query.v2 import routes as v2
 from schemas.store import Store
 
 V1 = v1.PREFIX

@@ -11,11 +11,11 @@ def open_store(dsn: Dsn) -> Store:
     runs upgrade_schema). A Teradata store connects on first use, so an unreachable server shows up as
     StoreUnavailable from that call, not here. Raises StoreError for PostgreSQL and for a file that cannot be opened."""
     if dsn.dialect is Dialect.SQLITE:
-        from schemas.sqlite import SqliteStore  # imported here: importing `schemas` stays free of drivers
+        from schemas.sqlite.store import SqliteStore  # imported here: importing `schemas` stays free of drivers
 
         return SqliteStore(dsn.path)
     if dsn.dialect is Dialect.TERADATA:
-        from schemas.teradata import TeradataStore
+        from schemas.teradata.store import TeradataStore
 
         try:
             return TeradataStore(dsn)
@@ -23,5 +23,5 @@ def open_store(dsn: Dsn) -> Store:
             raise StoreError(str(error)) from error
     raise StoreError(
         f"the {dsn.dialect.value} store arrives in a later version: its DDL can be rendered "
-        "(`schemas.ddl.render_schema`) but no driver is wired in yet; use a sqlite:/// DSN for now"
+        "(`schemas.sql.ddl.render_schema`) but no driver is wired in yet; use a sqlite:/// DSN for now"
     )

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas import ddl
 from schemas.dsn import Dialect
+from schemas.sql import ddl
 from schemas.store import Migration, SchemaStatus, StoreError
 from schemas.tables import OL_SCHEMA_VERSION, TABLES, ColType, Column, Index, Table
 
@@ -148,7 +148,7 @@ def _widenable(catalog: Catalog, table: Table, dialect: Dialect) -> list[tuple[C
 def blocked_widenings(catalog: Catalog, dialect: Dialect) -> list[str]:
     """Columns narrower than the schema wants that an upgrade cannot widen in place, each with the reason.
 
-    Values longer than such a column are cut to its width when written (see schemas.teradata_sql)."""
+    Values longer than such a column are cut to its width when written (see schemas.teradata.sql)."""
     blocked = []
     for table in TABLES:
         widenable = {c.name for c, _ in _widenable(catalog, table, dialect)}

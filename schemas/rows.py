@@ -1,6 +1,6 @@
 """The rows every way in produces and every store writes: one frozen dataclass per OL_* table.
 
-The mapping (ingest.mapping) turns one OpenLineage event into one `EventRows`; a store's `write_batch`
+The mapping (ingest.events.mapping) turns one OpenLineage event into one `EventRows`; a store's `write_batch`
 writes many of them in one transaction. Values are plain: strings, ints, bools and None. Timestamps are
 UTC text `YYYY-MM-DD HH:MM:SS.ffffff`, which sorts as time and binds as a timestamp in all three dialects.
 

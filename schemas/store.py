@@ -9,28 +9,183 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from schemas.dsn import Dialect
-from schemas.reads import (
-    ColumnEdge,
-    DatasetInfo,
-    DatasetLink,
-    Direction,
-    EventInfo,
-    FacetInfo,
-    FieldInfo,
-    JobInfo,
-    JobLink,
-    NamespaceInfo,
-    Page,
-    Paged,
-    RunInfo,
-    SearchHit,
-    SearchKind,
-    TimeWindow,
-)
 from schemas.rows import EventRows
+
+T = TypeVar("T")
+
+
+# --- what the reads return: field order is the SELECT order (schemas.sql.reads.select_list) ----------------
+
+
+class Direction(StrEnum):
+    """Which way an edge is followed from the nodes already found."""
+
+    UPSTREAM = "upstream"  # toward sources: edges whose target is a known node
+    DOWNSTREAM = "downstream"  # toward consumers: edges whose source is a known node
+
+
+class SearchKind(StrEnum):
+    DATASET = "dataset"
+    FIELD = "field"
+    JOB = "job"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Paged(Generic[T]):
+    items: list[T]
+    total: int  # rows matching, all pages together
+
+
+# --- result types: field order is the SELECT order ------------------------------------------------------
+
+
+class ColumnEdge(NamedTuple):
+    """One OL_COLUMN_LINEAGE row as traversal reads it. A NamedTuple, not a dataclass: a lineage answer can
+    hold thousands of edges, and building a tuple costs a sixth of a frozen dataclass's __init__."""
+
+    lineage_id: str
+    source_field_id: str
+    target_field_id: str
+    source_dataset_id: str
+    target_dataset_id: str
+    source_namespace: str
+    source_dataset: str
+    source_field: str
+    target_namespace: str
+    target_dataset: str
+    target_field: str
+    transformation_type: str | None
+    transformation_subtype: str | None
+    transformation_description: str | None
+    masking: str | None  # 'Y' or 'N'
+    confidence_score: float | None
+
+    @property
+    def masked(self) -> bool:
+        return self.masking == "Y"
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetLink:
+    source_dataset_id: str
+    target_dataset_id: str
+    kind: str  # 'column' (OL_COLUMN_LINEAGE), 'dataset' (OL_COLUMN_LINEAGE_DATASET) or 'run' (a run's input -> output)
+    transformation_type: str | None
+    transformation_subtype: str | None
+    job_id: str | None  # the job whose runs made a RUN link
+
+
+@dataclass(frozen=True, slots=True)
+class JobLink:
+    job_id: str
+    dataset_id: str
+    role: str  # 'input' (the job's runs read the dataset) or 'output' (they wrote it)
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceInfo:
+    namespace_id: str
+    uri: str
+    description: str | None
+    spec_version: str | None
+    created_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInfo:
+    dataset_id: str
+    namespace_id: str
+    namespace_uri: str
+    name: str
+    description: str | None
+    source_type: str | None
+    created_at: str | None
+    updated_at: str | None
+    is_active: str | None  # 'N' after a DROP
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    field_id: str
+    dataset_id: str
+    name: str
+    type: str | None
+    description: str | None
+    ordinal_position: int | None
+    nullable: str | None  # 'Y', 'N' or unknown
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    job_id: str
+    namespace_id: str
+    namespace_uri: str
+    name: str
+    description: str | None
+    job_type: str | None
+    created_at: str | None
+    updated_at: str | None
+    parent_job_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    run_id: str
+    job_id: str
+    job_name: str
+    namespace_uri: str
+    state: str | None  # START, RUNNING, COMPLETE, FAIL, ABORT; None for a parent stub
+    event_time: str | None  # when the run entered its state
+    nominal_start_time: str | None
+    nominal_end_time: str | None
+    created_at: str | None
+    started_at: str | None
+    ended_at: str | None
+    last_event_time: str | None
+    producer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    event_id: str
+    event_time: str | None
+    payload: str  # the event as received
+
+
+@dataclass(frozen=True, slots=True)
+class FacetInfo:
+    owner: str
+    entity_id: str
+    facet_name: str
+    payload: str | None  # None: deleted
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    kind: str  # a SearchKind value
+    item_id: str
+    name: str
+    namespace_uri: str
+    dataset_name: str | None  # a field's dataset
+    updated_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    after: str  # store-format UTC text, inclusive
+    before: str  # inclusive
+
+
+# --- the protocol ---------------------------------------------------------------------------------------
 
 
 class StoreError(Exception):
@@ -96,7 +251,7 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-    # --- reads (schemas.reads holds their SQL and result types) -----------------------------------------
+    # --- reads (schemas.sql.reads holds their SQL and result types) -----------------------------------------
     # Reads never wait long for the writer (SQLite: their own read-only connections under WAL). Every id list
     # may be of any length: a store chunks it. Unknown ids are simply absent from the result.
 

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 
 class ColType(StrEnum):
-    """Column types, rendered per dialect by schemas.ddl."""
+    """Column types, rendered per dialect by schemas.sql.ddl."""
 
     VARCHAR = "VARCHAR"  # bounded text; `length` in characters
     CHAR = "CHAR"  # fixed text; the seed's Y/N flags

@@ -3,7 +3,7 @@
     python tests/bench/bare_server.py PORT
 
 No validation, mapping or store: what the same machine and client reach with aiohttp alone. It runs with
-the real server's run_app options (ingest.server.run) so that only the work per request differs.
+the real server's run_app options (ingest.http.server.run) so that only the work per request differs.
 """
 
 from __future__ import annotations

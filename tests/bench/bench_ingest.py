@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ingest.pipeline import Accepted, prepare
+from ingest.events import Accepted, prepare
 from tests.bench.bodies import load_templates, make_bodies
 from tests.bench.procs import Server, run_load, serve_bare, serve_lineage
 from tests.conftest import complete_event_files

@@ -14,7 +14,7 @@ edge the seed's query finds), never on timing. One run, on one SQLite file:
 2. ours: depth-5 direction=both lineage through query.lineage.column_lineage over the real SqliteStore
    reads, from 300 random fields and 100 diamond-heavy ones (middles of stacked-diamond blocks), RUNS
    times; p50/p99/mean per run, medians reported. The timed part runs with the collector set as `lineage
-   serve` sets it (ingest.server.tune_gc): without it, every full collection also walked the generated
+   serve` sets it (ingest.http.server.tune_gc): without it, every full collection also walked the generated
    graph's million Python objects, which no server holds;
 3. the seed's query (tests/bench/query_reference.py) on the same file: every random start REF_RUNS times,
    and as many diamond-heavy starts as fit in DIAMOND_BUDGET seconds (each takes seconds), once;
@@ -39,10 +39,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.server import tune_gc
+from ingest.http.server import tune_gc
 from query.config import QueryConfig
 from query.lineage import FieldGraph, Way, column_lineage
-from schemas.sqlite import SqliteStore
+from schemas.sqlite.store import SqliteStore
 from tests.bench import query_graph as qg
 from tests.bench import query_reference as ref
 from tests.bench.query_compare import Comparison, IdPair, classify, id_pairs, longest_path

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.rows import dataset_key, field_key, make_key, namespace_key
-from schemas.sqlite import SqliteStore
+from schemas.sqlite.store import SqliteStore
 
 NS = "teradata://bench:1025"
 EDGES = 1_000_000
@@ -209,7 +209,7 @@ def _edge_rows(graph: Graph, fids: list[str], dids: list[str]) -> Iterator[tuple
         sds, sf = field_names(src)
         tds, tf = field_names(tgt)
         sid, tid = fids[src], fids[tgt]
-        lineage_id = make_key(sid, tid, kind, subtype, "", "N")  # as ingest.column_lineage computes it
+        lineage_id = make_key(sid, tid, kind, subtype, "", "N")  # as ingest.events.column_lineage computes it
         yield (
             lineage_id, NS, sds, sf, dids[src // FIELDS_PER_DATASET], sid,
             NS, tds, dids[tgt // FIELDS_PER_DATASET], kind, subtype, T, T, tf, tid,

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpClient
 
-from ingest.app import create_app
+from ingest.http.app import create_app
 from ingest.settings import Settings
 from schemas import open_store
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpClient
 
-from ingest.errors import error_middleware
+from ingest.http.errors import error_middleware
 from ingest.logs import (
     AccessLogger,
     configure_logging,

@@ -13,13 +13,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from hypothesis import configuration
 
-from ingest.pipeline import Accepted, prepare
+from ingest.events import Accepted, prepare
 from query.cache import LineageCache
 from query.config import CacheConfig, QueryConfig
 from query.errors import QueryError
 from query.routes import setup_query
 from schemas.rows import EventRows
-from schemas.sqlite import SqliteStore
+from schemas.sqlite.store import SqliteStore
 from schemas.store import Store
 
 # Hypothesis keeps its files out of the repository (pytest refuses to collect next to a `.hypothesis`).
@@ -52,7 +52,7 @@ def ingest(store: Store, events: Sequence[Any]) -> list[EventRows]:
 
 @web.middleware
 async def error_shape(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """What ingest.errors.error_middleware does for query's errors (the app wires the real one)."""
+    """What ingest.http.errors.error_middleware does for query's errors (the app wires the real one)."""
     try:
         return await handler(request)
     except QueryError as exc:

@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from ingest.populate_demo import JOB_NAMESPACE, NAMESPACE, populate_demo
+from ingest.populate.demo import JOB_NAMESPACE, NAMESPACE, populate_demo
 from query.config import QueryConfig
-from schemas.sqlite import SqliteStore
+from schemas.sqlite.store import SqliteStore
 from tests.query.conftest import AppFactory
 
 V2 = "/api/v2/openlineage"

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import redis
 
-from ingest.populate_demo import NAMESPACE, populate_demo
+from ingest.populate.demo import NAMESPACE, populate_demo
 from query.cache import GENERATION_KEY, LineageCache
 from query.config import CacheConfig
-from schemas.sqlite import SqliteStore
+from schemas.sqlite.store import SqliteStore
 from tests.query.conftest import AppFactory, rows_of
 
 REDIS = "127.0.0.1:6379"

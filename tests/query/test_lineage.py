@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from query.lineage import Way, column_lineage
 from schemas.rows import ColumnEdgeRow, EventKind, EventRow, EventRows, dataset_key, field_key, make_key
-from schemas.sqlite import SqliteStore
+from schemas.sqlite.store import SqliteStore
 
 NS = "teradata://td:1025"
 T = "2024-01-01 00:00:00.000000"

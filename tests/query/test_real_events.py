@@ -1,4 +1,4 @@
-"""Real producer events through ingest.pipeline.prepare + write_batch: the column lineage of each output field
+"""Real producer events through ingest.events.prepare + write_batch: the column lineage of each output field
 lists exactly the input fields and transformations the event carried (expectation computed from the JSON)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from query.lineage import Way, column_lineage
 from schemas.rows import field_key
-from schemas.sqlite import SqliteStore
+from schemas.sqlite.store import SqliteStore
 from tests.conftest import load_event
 from tests.query.conftest import ingest
 

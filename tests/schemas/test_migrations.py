@@ -12,9 +12,9 @@ import pytest
 
 from schemas import migrations
 from schemas.rows import EventKind, EventRow, EventRows
-from schemas.sqlite import SqliteStore
+from schemas.sqlite.store import SqliteStore
 from schemas.store import StoreError, WriteOutcome
-from tests.schemas.test_ddl import SEED_DDL, SEED_KEYS, seed_columns
+from tests.schemas.sql.test_ddl import SEED_DDL, SEED_KEYS, seed_columns
 
 # The seed's secondary indexes as DESIGN.md lists them, text columns included.
 SEED_INDEXES = {

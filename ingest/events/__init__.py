@@ -1,0 +1,39 @@
+"""The one path from a decoded JSON value to rows: validate, then map. Shared by every way in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.events.mapping import map_event
+from ingest.events.validation import Problem, validate_event
+from schemas.rows import EventRows
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """Rows ready for a store; warnings say what was kept although it breaks its facet's schema."""
+
+    rows: EventRows
+    warnings: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Not stored; each problem names the JSON path at fault."""
+
+    errors: tuple[Problem, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(str(problem) for problem in self.errors)
+
+
+def prepare(value: object, payload: str, *, strict: bool, received_at: str) -> Accepted | Rejected:
+    """Validate one event and map it to rows. Pure: no I/O, safe to call from any thread."""
+    validation = validate_event(value, strict=strict)
+    if validation.errors:
+        return Rejected(validation.errors)
+    if validation.kind is None or not isinstance(value, dict):
+        return Rejected((Problem("", "not an OpenLineage event"),))
+    rows = map_event(value, kind=validation.kind, payload=payload, received_at=received_at)
+    return Accepted(rows, validation.warnings)

@@ -1,0 +1,115 @@
+"""The app factory: wires settings, the store and writer lifecycles, the query module, routes and middlewares."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ingest.http import ops, receiver
+from ingest.http.auth import auth_middleware
+from ingest.http.body import BodyLimits
+from ingest.http.cors import cors_middleware
+from ingest.http.errors import error_middleware
+from ingest.http.metrics import ServerMetrics, metrics_middleware
+from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
+from ingest.settings import Settings
+from ingest.writing.batcher import Batcher
+from query.cache import LineageCache
+from query.config import CacheConfig, QueryConfig
+from query.routes import setup_query
+from query.typedefs import QUERY_CACHE
+from schemas.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, store: Store) -> web.Application:
+    """The server. The store is opened by the caller; the app closes it after the last batch is committed."""
+    metrics = ServerMetrics()
+    # Each middleware costs every request a coroutine layer: CORS and auth join only when configured.
+    middlewares = [
+        metrics_middleware(metrics),
+        *([cors_middleware] if settings.cors_origins else []),
+        error_middleware,
+        *([auth_middleware] if settings.api_keys else []),
+    ]
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[METRICS] = metrics
+    app[BODY_LIMITS] = BodyLimits(
+        max_body_bytes=settings.max_body_bytes,
+        max_decompressed_bytes=settings.max_decompressed_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
+    setup_query(app, store, _query_config(settings), LineageCache(_cache_config(settings)))
+    # After setup_query: cleanup runs in reverse, so the writer drains while the query cache is still open.
+    app.cleanup_ctx.append(_lifecycle)
+    app.router.add_get("/health", ops.health)
+    app.router.add_get("/ready", ops.ready)
+    app.router.add_get("/metrics", ops.metrics)
+    app.router.add_post(receiver.SINGLE, receiver.post_event)
+    app.router.add_post(receiver.BATCH, receiver.post_batch)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Start the writer; at shutdown (after in-flight requests finished) drain it, then close the store."""
+    settings, metrics = app[SETTINGS], app[METRICS]
+
+    def observe(size: int, seconds: float) -> None:
+        metrics.batch_size.observe(size)
+        metrics.commit_seconds.observe(seconds)
+
+    batcher = Batcher(
+        app[STORE],
+        max_events=settings.batch_max_events,
+        max_delay=settings.batch_max_delay_ms / 1000,
+        queue_events=settings.queue_max_events,
+        observe=observe,
+        after_commit=app[QUERY_CACHE].invalidate,  # a query right after an ingest sees the new lineage
+    )
+    app[BATCHER] = batcher
+    metrics.queue_depth.set_function(lambda: batcher.depth)
+    _warn_if_open(settings)
+    batcher.start()
+    yield
+    await batcher.stop()
+    app[STORE].close()
+
+
+def _query_config(settings: Settings) -> QueryConfig:
+    return QueryConfig(
+        min_depth=settings.validation_min_max_depth,
+        default_depth=settings.validation_default_max_depth,
+        max_depth=settings.validation_max_depth_limit,
+        max_nodes=settings.max_nodes,
+        max_page_size=settings.max_page_size,
+        max_database_datasets=settings.max_database_datasets,
+    )
+
+
+def _cache_config(settings: Settings) -> CacheConfig:
+    return CacheConfig(
+        addr=settings.redis_addr,
+        password=settings.redis_password,
+        db=settings.redis_db,
+        ttl_seconds=settings.cache_ttl_seconds,
+    )
+
+
+def _warn_if_open(settings: Settings) -> None:
+    if settings.api_keys:
+        return
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback:
+        logger.warning(
+            "ingestion is open: no LINEAGE_API_KEYS are set and the server listens on %s, beyond loopback",
+            settings.host,
+        )

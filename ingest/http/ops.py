@@ -1,0 +1,57 @@
+"""Operator endpoints: /health (liveness, cheap), /ready (can it take events now?), /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from ingest import __version__
+from ingest.http.errors import error_body
+from ingest.http.metrics import CONTENT_TYPE
+from ingest.http.typedefs import BATCHER, METRICS, STORE
+from schemas.store import StoreError
+
+PING_TIMEOUT = 2.0  # seconds; a store slower than this to answer `SELECT 1` is not ready
+FAILURE_WINDOW = 5.0  # seconds a failed write keeps the store "not ready" without a newer success
+
+
+async def health(request: web.Request) -> web.Response:
+    """Alive: the process answers. Touches neither the store nor the queue."""
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Ready when the store answers, the writer runs and the queue has room; 503 with each check otherwise."""
+    batcher = request.app[BATCHER]
+    checks: dict[str, dict[str, Any]] = {
+        "store": await _store_check(request),
+        "writer": {"ok": batcher.alive},
+        "queue": {"ok": not batcher.saturated, "depth": batcher.depth, "capacity": batcher.capacity},
+    }
+    if all(check["ok"] for check in checks.values()):
+        return web.json_response({"status": "ready", "checks": checks})
+    failing = [(name, str(check.get("error", "not ok"))) for name, check in checks.items() if not check["ok"]]
+    body = {"status": "not_ready", "checks": checks}
+    body.update(error_body(request, f"not ready: {', '.join(name for name, _ in failing)}", "NOT_READY", failing))
+    return web.json_response(body, status=503)
+
+
+async def _store_check(request: web.Request) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(loop.run_in_executor(None, request.app[STORE].ping), PING_TIMEOUT)
+    except TimeoutError:
+        return {"ok": False, "error": f"no answer within {PING_TIMEOUT} s"}
+    except StoreError as exc:
+        return {"ok": False, "error": str(exc)}
+    # After the ping, which waits for the writer's lock: a write that failed meanwhile is newer news.
+    failure = request.app[BATCHER].store_failure(FAILURE_WINDOW)
+    if failure is not None:
+        return {"ok": False, "error": f"the last write failed: {failure}"}
+    return {"ok": True}
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[METRICS].render().encode("utf-8"), headers={"Content-Type": CONTENT_TYPE})

@@ -1,0 +1,230 @@
+"""The front door: POST /api/v1/lineage (one event) and POST /api/v1/lineage/batch (an array).
+
+A request is answered 2xx only after its events are committed (the batcher's group commit). Bad input is
+a 4xx naming the JSON path at fault; a full queue or an unreachable store is a 503 with Retry-After, and
+nothing of the request is half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from ingest.events import Accepted, prepare
+from ingest.events.timestamps import utc_now
+from ingest.http.body import read_json
+from ingest.http.errors import ApiError, error_body
+from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS
+from ingest.writing.batcher import PoisonEvent, QueueFull, Stopped
+from schemas.store import StoreError, StoreUnavailable, WriteOutcome
+
+logger = logging.getLogger(__name__)
+
+SINGLE = "/api/v1/lineage"
+BATCH = "/api/v1/lineage/batch"
+
+
+class InvalidEvent(ApiError):
+    status = 400
+    code = "INVALID_EVENT"
+
+
+class WrongShape(ApiError):
+    status = 400
+    code = "WRONG_SHAPE"
+
+
+class TooManyEvents(ApiError):
+    status = 413
+    code = "TOO_MANY_EVENTS"
+
+
+class Unstorable(ApiError):
+    """Passed validation, yet the store refuses it even alone: a bug of ours or a limit of the database."""
+
+    status = 422
+    code = "UNSTORABLE_EVENT"
+
+
+class Unavailable(ApiError):
+    """Try again later: the queue is full, the store cannot be reached, or the server is stopping."""
+
+    status = 503
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Why events could not be written, and whether a retry can succeed."""
+
+    error: ApiError
+    retriable: bool
+
+
+def _write_failure(exc: Exception) -> _Failure:
+    if isinstance(exc, QueueFull):
+        return _Failure(Unavailable(f"the server is saturated ({exc}); retry later", "QUEUE_FULL"), True)
+    if isinstance(exc, Stopped):
+        return _Failure(
+            Unavailable("the server is shutting down; retry against another instance", "SHUTTING_DOWN"), True
+        )
+    if isinstance(exc, StoreUnavailable):
+        return _Failure(Unavailable(f"the store cannot be reached: {exc}", "STORE_UNAVAILABLE"), True)
+    if isinstance(exc, PoisonEvent):
+        return _Failure(Unstorable(f"the event passed validation but the store refused it: {exc}"), False)
+    return _Failure(Unavailable(f"the store failed: {exc}", "STORE_ERROR"), True)
+
+
+async def _submit(request: web.Request, accepted: Sequence[Accepted]) -> list[WriteOutcome] | _Failure:
+    try:
+        return await request.app[BATCHER].submit([a.rows for a in accepted])
+    except (QueueFull, Stopped, StoreError) as exc:
+        failure = _write_failure(exc)
+        request.app[METRICS].events_rejected.inc(len(accepted), reason=failure.error.code)
+        return failure
+
+
+def _warnings(accepted: Accepted) -> list[dict[str, str]]:
+    return [{"path": w.path, "message": w.message} for w in accepted.warnings]
+
+
+def _retry_headers(request: web.Request) -> dict[str, str]:
+    return {"Retry-After": str(request.app[SETTINGS].retry_after_seconds)}
+
+
+async def post_event(request: web.Request) -> web.Response:
+    """One event. 201 stored, 200 duplicate (a retry of a stored event), 4xx bad input, 503 try later."""
+    metrics = request.app[METRICS]
+    value, body = await read_json(request, request.app[BODY_LIMITS])
+    metrics.events_received.inc(endpoint=SINGLE)
+    if isinstance(value, list):
+        metrics.events_rejected.inc(reason=WrongShape.code)
+        raise WrongShape("the body is a JSON array: send one event here, or the array to /api/v1/lineage/batch")
+    result = prepare(value, body.decode("utf-8"), strict=request.app[SETTINGS].strict, received_at=utc_now())
+    if not isinstance(result, Accepted):
+        metrics.events_rejected.inc(reason=InvalidEvent.code)
+        raise InvalidEvent(f"the event is not valid: {result.errors[0]}", [(p.path, p.message) for p in result.errors])
+    outcome = await _submit(request, [result])
+    if isinstance(outcome, _Failure):
+        if outcome.retriable:
+            outcome.error.headers.update(_retry_headers(request))
+        raise outcome.error
+    duplicate = outcome[0] is WriteOutcome.DUPLICATE
+    (metrics.events_duplicate if duplicate else metrics.events_accepted).inc()
+    body_out = {
+        "status": "duplicate" if duplicate else "stored",
+        "duplicate": duplicate,
+        "event_id": result.rows.event.event_id,
+        "warnings": _warnings(result),
+    }
+    return web.json_response(body_out, status=200 if duplicate else 201, dumps=_dumps)
+
+
+async def post_batch(request: web.Request) -> web.Response:
+    """An array of events, answered as the OpenLineage batch endpoint: status, summary, failed_events.
+
+    200 when every event is stored (or a duplicate), 207 when some failed, 400 when all failed and none
+    can succeed on retry, 503 with Retry-After when all failed and a retry can succeed.
+    """
+    settings, metrics = request.app[SETTINGS], request.app[METRICS]
+    value, _ = await read_json(request, request.app[BODY_LIMITS])
+    if not isinstance(value, list):
+        metrics.events_rejected.inc(reason=WrongShape.code)
+        raise WrongShape("the batch endpoint takes a JSON array of events; send a single event to /api/v1/lineage")
+    if len(value) > settings.max_batch_events:
+        metrics.events_rejected.inc(len(value), reason=TooManyEvents.code)
+        raise TooManyEvents(
+            f"the batch holds {len(value)} events; the limit is {settings.max_batch_events} (LINEAGE_MAX_BATCH_EVENTS)"
+        )
+    metrics.events_received.inc(len(value), endpoint=BATCH)
+    batch = _Batch(len(value))
+    accepted: list[tuple[int, Accepted]] = []
+    received_at = utc_now()
+    for index, element in enumerate(value):
+        payload = orjson.dumps(element).decode()
+        result = prepare(element, payload, strict=settings.strict, received_at=received_at)
+        if isinstance(result, Accepted):
+            accepted.append((index, result))
+        else:
+            metrics.events_rejected.inc(reason=InvalidEvent.code)
+            batch.fail(index, "; ".join(str(p) for p in result.errors), retriable=False)
+    if accepted:
+        outcome = await _submit(request, [a for _, a in accepted])
+        batch.record(accepted, outcome)
+        if not isinstance(outcome, _Failure):
+            metrics.events_accepted.inc(batch.stored)
+            metrics.events_duplicate.inc(len(batch.duplicates))
+    return batch.response(request)
+
+
+class _Batch:
+    """The tally of one batch request and its answer."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.stored = 0
+        self.duplicates: list[int] = []
+        self.failed: list[dict[str, Any]] = []
+        self.write_error: _Failure | None = None
+
+    def fail(self, index: int, reason: str, *, retriable: bool) -> None:
+        self.failed.append({"index": index, "reason": reason, "retriable": retriable})
+
+    def record(self, accepted: list[tuple[int, Accepted]], outcome: list[WriteOutcome] | _Failure) -> None:
+        if isinstance(outcome, _Failure):
+            self.write_error = outcome
+            for index, _ in accepted:
+                self.fail(index, outcome.error.message, retriable=outcome.retriable)
+            self.failed.sort(key=lambda item: item["index"])
+            return
+        for (index, _), written in zip(accepted, outcome, strict=True):
+            if written is WriteOutcome.DUPLICATE:
+                self.duplicates.append(index)
+            else:
+                self.stored += 1
+
+    def response(self, request: web.Request) -> web.Response:
+        retriable = sum(1 for item in self.failed if item["retriable"])
+        body: dict[str, Any] = {
+            "status": "success"
+            if not self.failed
+            else "partial_success"
+            if len(self.failed) < self.size
+            else "failure",
+            "summary": {
+                "received": self.size,
+                "successful": self.size - len(self.failed),
+                "failed": len(self.failed),
+                "retriable": retriable,
+                "non_retriable": len(self.failed) - retriable,
+            },
+            "failed_events": self.failed,
+            "duplicates": self.duplicates,
+        }
+        if not self.failed:
+            return web.json_response(body, status=200, dumps=_dumps)
+        if len(self.failed) < self.size:
+            return web.json_response(body, status=207, dumps=_dumps)
+        return self._failure(request, body, retriable)
+
+    def _failure(self, request: web.Request, body: dict[str, Any], retriable: int) -> web.Response:
+        """No event stored: the one error shape, with the batch fields beside it."""
+        if retriable and self.write_error is not None:
+            error, status, headers = self.write_error.error, 503, _retry_headers(request)
+        else:
+            error, status, headers = InvalidEvent("no event of the batch is valid"), 400, {}
+        details = [(f"[{item['index']}]", item["reason"]) for item in self.failed]
+        body.update(error_body(request, error.message, error.code, details))
+        return web.json_response(body, status=status, headers=headers, dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()

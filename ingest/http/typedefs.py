@@ -1,0 +1,17 @@
+"""Typed keys for state shared through the application and the request."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ingest.http.body import BodyLimits
+from ingest.http.metrics import ServerMetrics
+from ingest.settings import Settings
+from ingest.writing.batcher import Batcher
+from schemas.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey[Store]("store")  # a Protocol: named by subscription, not as a class
+BATCHER = web.AppKey("batcher", Batcher)
+BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
+METRICS = web.AppKey("metrics", ServerMetrics)

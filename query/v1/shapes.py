@@ -1,0 +1,122 @@
+"""Marquez's JSON shapes (MarquezProject/marquez spec/openapi.yml) for the v1 read API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from query.nodeid import dataset_node, field_node, job_node
+from query.shapes import JSON, field_order, iso
+from schemas.store import DatasetInfo, FieldInfo, JobInfo, JobLink, NamespaceInfo, RunInfo
+
+# OpenLineage run states -> Marquez's RunState (NEW, RUNNING, COMPLETED, ABORTED, FAILED).
+RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED"}
+
+
+def namespace(n: NamespaceInfo) -> JSON:
+    return {
+        "name": n.uri,
+        "createdAt": iso(n.created_at),
+        "updatedAt": iso(n.created_at),
+        "ownerName": None,
+        "description": n.description,
+        "isHidden": False,
+    }
+
+
+def dataset(d: DatasetInfo, fields: Iterable[FieldInfo]) -> JSON:
+    return {
+        "id": {"namespace": d.namespace_uri, "name": d.name},
+        "type": "DB_TABLE",
+        "name": d.name,
+        "physicalName": d.name,
+        "createdAt": iso(d.created_at),
+        "updatedAt": iso(d.updated_at),
+        "namespace": d.namespace_uri,
+        "sourceName": d.namespace_uri,
+        "fields": [
+            {"name": f.name, "type": f.type, "tags": [], "description": f.description}
+            for f in sorted(fields, key=field_order)
+        ],
+        "tags": [],
+        "lastModifiedAt": iso(d.updated_at),
+        "lastLifecycleState": "DROP" if d.is_active == "N" else None,
+        "description": d.description,
+        "facets": {},
+        "currentVersion": None,
+        "deleted": d.is_active == "N",
+    }
+
+
+def run(r: RunInfo) -> JSON:
+    started, ended = iso(r.started_at), iso(r.ended_at)
+    return {
+        "id": r.run_id,
+        "createdAt": iso(r.created_at),
+        "updatedAt": iso(r.last_event_time),
+        "nominalStartTime": iso(r.nominal_start_time),
+        "nominalEndTime": iso(r.nominal_end_time),
+        "state": RUN_STATES.get(r.state or "", "NEW"),
+        "startedAt": started,
+        "endedAt": ended,
+        "durationMs": _duration_ms(r.started_at, r.ended_at),
+        "args": {},
+        "jobVersion": {"namespace": r.namespace_uri, "name": r.job_name, "version": None},
+        "inputDatasetVersions": [],
+        "outputDatasetVersions": [],
+        "context": {},
+        "facets": {},
+    }
+
+
+def _duration_ms(start: str | None, end: str | None) -> int | None:
+    from datetime import datetime
+
+    if start is None or end is None:
+        return None
+    try:
+        delta = datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
+    except ValueError:
+        return None
+    return int(delta.total_seconds() * 1000)
+
+
+def job(j: JobInfo, links: Iterable[JobLink], datasets: dict[str, DatasetInfo], latest: RunInfo | None) -> JSON:
+    def ids(role: str) -> list[JSON]:
+        return [
+            {"namespace": datasets[link.dataset_id].namespace_uri, "name": datasets[link.dataset_id].name}
+            for link in links
+            if link.role == role and link.dataset_id in datasets
+        ]
+
+    parent, _, simple = j.name.rpartition(".")
+    return {
+        "id": {"namespace": j.namespace_uri, "name": j.name},
+        "type": "BATCH" if (j.job_type or "").upper() not in ("STREAMING", "STREAM") else "STREAM",
+        "name": j.name,
+        "simpleName": simple,
+        "parentJobName": parent or None,
+        "createdAt": iso(j.created_at),
+        "updatedAt": iso(j.updated_at),
+        "namespace": j.namespace_uri,
+        "inputs": ids("input"),
+        "outputs": ids("output"),
+        "location": None,
+        "description": j.description,
+        "latestRun": run(latest) if latest is not None else None,
+        "latestRuns": [run(latest)] if latest is not None else [],
+        "facets": {},
+        "currentVersion": None,
+        "tags": [],
+        "labels": [],
+    }
+
+
+def dataset_id_node(d: DatasetInfo) -> str:
+    return dataset_node(d.namespace_uri, d.name)
+
+
+def job_id_node(j: JobInfo) -> str:
+    return job_node(j.namespace_uri, j.name)
+
+
+__all__ = ["dataset", "dataset_id_node", "field_node", "job", "job_id_node", "namespace", "run"]

@@ -1,0 +1,244 @@
+"""What the query layer reads, as data: the result types, the SELECT statements, and paging per dialect.
+
+The statements are written in the SQL that SQLite, PostgreSQL and Teradata share (`||`, LOWER, LIKE ...
+ESCAPE, CASE, UNION ALL, `:name` parameters which a PostgreSQL store rewrites to `%(name)s` and a Teradata
+store to `?`), with two markers a store fills before running them:
+
+- `{ids}` (or another `{name}`) is an IN list, expanded by `in_list` into `:ids_0, :ids_1, ...`; lists are
+  chunked by the caller at `ID_CHUNK` values (a SQLite store puts a json_each of one parameter there instead);
+- paging is never written into a statement: `paged(dialect, statement, order)` wraps it in the one form each
+  dialect has (LIMIT/OFFSET, or Teradata's QUALIFY ROW_NUMBER()).
+
+Identifiers never come from input and every value is a bound parameter. A row's columns are listed from the
+result type's fields (`select_list`), so `Type(*row)` builds it without positions written by hand.
+
+Timestamps are the stores' UTC text (`YYYY-MM-DD HH:MM:SS.ffffff`); flags are the seed's 'Y'/'N'.
+
+Rows written by the Teradata lineage application have NULL `*_field_id`/`*_dataset_id` columns in
+OL_COLUMN_LINEAGE (it knew only names). Traversal looks edges up by those ids, so such rows must be backfilled
+once (`LEGACY_EDGES` lists them, `legacy_edge_ids` computes the ids, as `schemas.rows` does for new rows).
+Until then traversal does not see them: COLUMN_EDGES reads only rows whose four ids are all set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import fields
+from typing import Any, TypeVar
+
+from schemas.dsn import Dialect
+from schemas.rows import dataset_key, field_key
+from schemas.store import (
+    ColumnEdge,
+    DatasetInfo,
+    Direction,
+    EventInfo,
+    FacetInfo,
+    FieldInfo,
+    JobInfo,
+    NamespaceInfo,
+    Page,
+    RunInfo,
+    SearchKind,
+)
+
+ID_CHUNK = 500  # values per IN list: SQLite before 3.32 binds at most 999 parameters per statement
+Params = dict[str, Any]
+T = TypeVar("T")
+
+
+def legacy_edge_ids(edge: ColumnEdge) -> dict[str, str]:
+    """The id columns of an OL_COLUMN_LINEAGE row, from its names: what a backfill of old rows writes."""
+    return {
+        "source_dataset_id": dataset_key(edge.source_namespace, edge.source_dataset),
+        "target_dataset_id": dataset_key(edge.target_namespace, edge.target_dataset),
+        "source_field_id": field_key(edge.source_namespace, edge.source_dataset, edge.source_field),
+        "target_field_id": field_key(edge.target_namespace, edge.target_dataset, edge.target_field),
+    }
+
+
+# --- statement helpers ------------------------------------------------------------------------------------
+
+
+def select_list(kind: type[Any], exprs: Mapping[str, str] | None = None, prefix: str = "") -> str:
+    """`a, b, c` for the fields of `kind`, in order; `exprs` gives an expression for a field that is no column."""
+    given = exprs or {}
+    named: tuple[str, ...] | None = getattr(kind, "_fields", None)  # a NamedTuple's; else a dataclass
+    names = named if named is not None else [f.name for f in fields(kind)]
+    return ", ".join(given.get(name, f"{prefix}{name}") for name in names)
+
+
+def in_list(sql: str, lists: Mapping[str, Sequence[str]]) -> tuple[str, Params]:
+    """Expand each `{name}` marker to `:name_0, :name_1, ...` and bind the values. Names come from code."""
+    params: Params = {}
+    markers: dict[str, str] = {}
+    for name, values in lists.items():
+        keys = [f"{name}_{i}" for i in range(len(values))]
+        params.update(zip(keys, values, strict=True))
+        markers[name] = ", ".join(":" + key for key in keys)
+    return sql.format(**markers), params
+
+
+def chunks(values: Sequence[str], size: int = ID_CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# The one place paging is written, per dialect. `order` names columns of the wrapped statement's result.
+_PAGING = {
+    Dialect.SQLITE: "SELECT * FROM ({statement}) q ORDER BY {order} LIMIT :page_limit OFFSET :page_offset",
+    Dialect.POSTGRESQL: "SELECT * FROM ({statement}) q ORDER BY {order} LIMIT :page_limit OFFSET :page_offset",
+    Dialect.TERADATA: (
+        "SELECT * FROM ({statement}) q QUALIFY ROW_NUMBER() OVER (ORDER BY {order}) "
+        "BETWEEN :page_first AND :page_last ORDER BY {order}"
+    ),
+}
+
+
+def paged(dialect: Dialect, statement: str, order: str) -> str:
+    return _PAGING[dialect].format(statement=statement, order=order)
+
+
+def counted(statement: str) -> str:
+    return f"SELECT COUNT(*) FROM ({statement}) q"  # noqa: S608 - statement is one of this module's constants
+
+
+def page_params(page: Page) -> Params:
+    return {
+        "page_limit": page.limit,
+        "page_offset": page.offset,
+        "page_first": page.offset + 1,
+        "page_last": page.offset + page.limit,
+    }
+
+
+def like_pattern(text: str, *, prefix_only: bool = False) -> str:
+    """A LIKE pattern (ESCAPE '\\') matching `text` literally, lower-cased: `%` and `_` in it match themselves."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%" if prefix_only else f"%{escaped}%"
+
+
+# --- statements -------------------------------------------------------------------------------------------
+
+ACTIVE = "COALESCE(is_active, 'Y') = 'Y'"  # the seed's soft delete
+
+# The near end's id matches the list; the other three ids must be set too (a seed row is not, until backfilled).
+_HAS_IDS = (
+    "source_field_id IS NOT NULL AND target_field_id IS NOT NULL AND source_dataset_id IS NOT NULL AND "
+    "target_dataset_id IS NOT NULL"
+)
+COLUMN_EDGES = {
+    Direction.UPSTREAM: f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE "  # noqa: S608
+    f"WHERE target_field_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}",
+    Direction.DOWNSTREAM: f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE "  # noqa: S608
+    f"WHERE source_field_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}",
+}
+
+# Old rows (NULL ids) to backfill: their lineage_id and names, for legacy_edge_ids.
+LEGACY_EDGES = f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE WHERE source_field_id IS NULL "  # noqa: S608
+"OR target_field_id IS NULL OR source_dataset_id IS NULL OR target_dataset_id IS NULL"
+
+_LINK_GROUP = "source_dataset_id, target_dataset_id, transformation_type, transformation_subtype"
+
+
+def _links(near: str, far: str) -> str:
+    """Dataset links whose `near` end is in {ids}: column edges, dataset edges and run input -> output pairs."""
+    return (
+        f"SELECT source_dataset_id, target_dataset_id, 'column' AS kind, transformation_type, "  # noqa: S608
+        f"transformation_subtype, CAST(NULL AS VARCHAR(256)) AS job_id FROM OL_COLUMN_LINEAGE "
+        f"WHERE {near}_dataset_id IN ({{ids}}) AND {ACTIVE} GROUP BY {_LINK_GROUP} "
+        f"UNION ALL SELECT source_dataset_id, target_dataset_id, 'dataset', transformation_type, "
+        f"transformation_subtype, CAST(NULL AS VARCHAR(256)) FROM OL_COLUMN_LINEAGE_DATASET "
+        f"WHERE {near}_dataset_id IN ({{ids}}) GROUP BY {_LINK_GROUP} "
+        f"UNION ALL SELECT i.dataset_id, o.dataset_id, 'run', CAST(NULL AS VARCHAR(20)), "
+        f"CAST(NULL AS VARCHAR(50)), r.job_id FROM OL_RUN_INPUT i JOIN OL_RUN_OUTPUT o ON o.run_id = i.run_id "
+        f"JOIN OL_RUN r ON r.run_id = i.run_id WHERE {far}.dataset_id IN ({{ids}}) "
+        f"GROUP BY i.dataset_id, o.dataset_id, r.job_id"
+    )
+
+
+DATASET_LINKS = {
+    Direction.UPSTREAM: _links("target", "o"),
+    Direction.DOWNSTREAM: _links("source", "i"),
+}
+
+
+def _job_links(where: str) -> str:
+    return (
+        f"SELECT r.job_id, i.dataset_id, 'input' AS role FROM OL_RUN_INPUT i JOIN OL_RUN r "  # noqa: S608
+        f"ON r.run_id = i.run_id WHERE {where.format(t='i')} GROUP BY r.job_id, i.dataset_id "
+        f"UNION ALL SELECT r.job_id, o.dataset_id, 'output' FROM OL_RUN_OUTPUT o JOIN OL_RUN r "
+        f"ON r.run_id = o.run_id WHERE {where.format(t='o')} GROUP BY r.job_id, o.dataset_id"
+    )
+
+
+JOB_LINKS_BY_DATASET = _job_links("{t}.dataset_id IN ({{ids}})")
+JOB_LINKS_BY_JOB = _job_links("r.job_id IN ({{ids}})")
+
+NAMESPACES = f"SELECT {select_list(NamespaceInfo, {'uri': 'namespace_uri AS uri'})} FROM OL_NAMESPACE"  # noqa: S608
+NAMESPACES_BY_IDS = NAMESPACES + " WHERE namespace_id IN ({ids})"
+
+_DATASET = select_list(DatasetInfo, {"namespace_uri": "n.namespace_uri"}, prefix="d.")
+_DATASETS = f"SELECT {_DATASET} FROM OL_DATASET d JOIN OL_NAMESPACE n ON n.namespace_id = d.namespace_id"  # noqa: S608
+DATASETS_OF_NAMESPACE = _DATASETS + " WHERE d.namespace_id = :namespace_id"
+DATASETS_BY_IDS = _DATASETS + " WHERE d.dataset_id IN ({ids})"
+DATASETS_BY_NAME_KEY = _DATASETS + " WHERE d.name_key = :name_key"
+DATASETS_IN_DATABASE = _DATASETS + " WHERE LOWER(d.name) LIKE :prefix ESCAPE '\\'"
+DATASET_ORDER = "name, dataset_id"
+
+_FIELD = select_list(
+    FieldInfo, {"name": "field_name AS name", "type": "field_type AS type", "description": "field_description"}
+)
+FIELDS_OF_DATASETS = f"SELECT {_FIELD} FROM OL_DATASET_FIELD WHERE dataset_id IN ({{ids}})"  # noqa: S608
+FIELDS_BY_IDS = f"SELECT {_FIELD} FROM OL_DATASET_FIELD WHERE field_id IN ({{ids}})"  # noqa: S608
+
+_JOB = select_list(JobInfo, {"namespace_uri": "n.namespace_uri"}, prefix="j.")
+_JOBS = f"SELECT {_JOB} FROM OL_JOB j JOIN OL_NAMESPACE n ON n.namespace_id = j.namespace_id"  # noqa: S608
+JOBS_OF_NAMESPACE = _JOBS + " WHERE j.namespace_id = :namespace_id"
+JOBS_BY_IDS = _JOBS + " WHERE j.job_id IN ({ids})"
+JOB_ORDER = "name, job_id"
+
+_RUN = select_list(
+    RunInfo,
+    {"job_name": "j.name AS job_name", "namespace_uri": "n.namespace_uri", "state": "r.event_type AS state"},
+    prefix="r.",
+)
+_RUNS = (
+    f"SELECT {_RUN} FROM OL_RUN r JOIN OL_JOB j ON j.job_id = r.job_id "  # noqa: S608
+    "JOIN OL_NAMESPACE n ON n.namespace_id = j.namespace_id"
+)
+RUNS_OF_JOB = _RUNS + " WHERE r.job_id = :job_id"
+RUNS_BY_IDS = _RUNS + " WHERE r.run_id IN ({ids})"
+RUNS_WRITING = _RUNS + " JOIN OL_RUN_OUTPUT o ON o.run_id = r.run_id WHERE o.dataset_id = :dataset_id"
+RUN_ORDER = "last_event_time DESC, run_id"  # newest first, as Marquez lists runs
+
+FACETS = (
+    f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner "  # noqa: S608
+    "AND entity_id IN ({ids}) AND facet_name IN ({names})"
+)
+
+EVENTS = (
+    f"SELECT {select_list(EventInfo)} FROM OL_EVENT "  # noqa: S608
+    "WHERE event_time >= :after AND event_time <= :before"
+)
+EVENT_ORDER = "event_time DESC, event_id"
+
+_SEARCH_PARTS = {
+    SearchKind.DATASET: "SELECT 'dataset' AS kind, d.dataset_id AS item_id, d.name AS name, n.namespace_uri, "
+    "CAST(NULL AS VARCHAR(4000)) AS dataset_name, d.updated_at FROM OL_DATASET d JOIN OL_NAMESPACE n "
+    "ON n.namespace_id = d.namespace_id WHERE LOWER(d.name) LIKE :pattern ESCAPE '\\'",
+    SearchKind.FIELD: "SELECT 'field' AS kind, f.field_id AS item_id, f.field_name AS name, n.namespace_uri, "
+    "d.name AS dataset_name, f.updated_at FROM OL_DATASET_FIELD f JOIN OL_DATASET d ON d.dataset_id = f.dataset_id "
+    "JOIN OL_NAMESPACE n "
+    "ON n.namespace_id = d.namespace_id WHERE LOWER(f.field_name) LIKE :pattern ESCAPE '\\'",
+    SearchKind.JOB: "SELECT 'job' AS kind, j.job_id AS item_id, j.name AS name, n.namespace_uri, "
+    "CAST(NULL AS VARCHAR(4000)) AS dataset_name, j.updated_at FROM OL_JOB j JOIN OL_NAMESPACE n "
+    "ON n.namespace_id = j.namespace_id "
+    "WHERE LOWER(j.name) LIKE :pattern ESCAPE '\\'",
+}
+SEARCH_ORDER = "name, kind, item_id"
+
+
+def search_statement(kinds: Sequence[SearchKind]) -> str:
+    """The union of the searched kinds' parts, in a fixed order."""
+    return " UNION ALL ".join(_SEARCH_PARTS[kind] for kind in SearchKind if kind in kinds)

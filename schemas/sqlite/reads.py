@@ -1,0 +1,100 @@
+"""The Store read methods for SQLite: schemas.sql.reads' statements on read-only connections of their own.
+
+Why separate connections: the store's one write connection is held under a lock for a whole batch, and a
+lineage query must not wait for a group commit. In WAL mode readers never block the writer nor each other,
+so each reading thread opens its own `mode=ro` connection (threading.local) on first use; each read sees
+the last committed state. The connections are closed with the store. A ":memory:" database is private to
+its one connection, so there reads share the write connection under the lock (tests only).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import orjson
+
+from schemas.sql.reads import Params
+from schemas.sqlstore import Row, SqlReads
+from schemas.store import StoreError, StoreUnavailable
+
+T = TypeVar("T")
+
+
+# SQLite builds JSON in by default from 3.38; before, json_each may be missing, and ids go as IN lists.
+_JSON_EACH = sqlite3.sqlite_version_info >= (3, 38, 0)
+_JSON_IDS = "SELECT value FROM json_each(:ids)"
+
+
+class SqliteReads(SqlReads):
+    """SqlReads on read-only SQLite connections. Mixin for SqliteStore, which calls `_init_reads()` on open
+    and `_close_reads()` on close."""
+
+    path: str
+    _lock: threading.Lock
+    _read_timeout_ms = 5000
+    _read_mmap_bytes = 1 << 30  # address space only: the OS maps what is read and shares it with its page cache
+
+    def _connection(self) -> sqlite3.Connection:  # provided by SqliteStore
+        raise NotImplementedError
+
+    def _init_reads(self) -> None:
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._reads_closed = False
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        with self._readers_lock:
+            if self._reads_closed:
+                raise StoreError("the SQLite store is closed")
+            uri = Path(self.path).absolute().as_uri() + "?mode=ro"
+            try:
+                conn = sqlite3.connect(uri, uri=True, timeout=self._read_timeout_ms / 1000, check_same_thread=False)
+                conn.execute(f"PRAGMA busy_timeout = {int(self._read_timeout_ms)}")
+                # Memory-mapped pages: a large lineage answer reads thousands of scattered rows, and a page read
+                # from the map costs no system call (the p99 of the query benchmark drops by about a tenth).
+                conn.execute(f"PRAGMA mmap_size = {self._read_mmap_bytes}")
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"the SQLite store cannot be read: {error}") from error
+            self._readers.append(conn)
+        self._local.conn = conn
+        return conn
+
+    def _by_ids(self, kind: Callable[..., T], sql: str, ids: Sequence[str], params: Params | None = None) -> list[T]:
+        """One statement for the whole list, the ids bound as one JSON array read by json_each: the statement's
+        text never changes, so SQLite keeps it prepared, and nothing is cut into chunks (a traversal level
+        costs about a tenth less than with IN lists of bound parameters)."""
+        if not _JSON_EACH:
+            return super()._by_ids(kind, sql, ids, params)
+        array = orjson.dumps(list(dict.fromkeys(ids))).decode()
+        return self._build(kind, sql.format(ids=_JSON_IDS), {**(params or {}), "ids": array})
+
+    def _close_reads(self) -> None:
+        with self._readers_lock:
+            self._reads_closed = True
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        try:
+            if self.path == ":memory:":
+                with self._lock:
+                    yield self._connection()
+            else:
+                yield self._reader()
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"the SQLite store could not be read: {error}") from error
+
+    def _rows(self, sql: str, params: Params) -> list[Row]:
+        with self._reading() as conn:
+            return conn.execute(sql, params).fetchall()

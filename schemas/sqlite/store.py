@@ -1,0 +1,205 @@
+"""The SQLite store: the OL_* tables in one embedded file, written one batch per transaction.
+
+Durability: WAL with synchronous=FULL. In WAL mode synchronous=NORMAL survives a process crash (kill -9)
+but a power loss can drop the last commits, and a 2xx promises the event is stored; FULL syncs the WAL on
+every commit, which the batcher's group commit amortises over a whole batch.
+
+Threads: one write connection (check_same_thread=False) guarded by one lock, so writes and schema work take
+turns on it. Reads (schemas.sqlite.reads) use read-only connections of their own, one per reading thread:
+WAL lets them read the last commit while a batch is being written. Processes: every write transaction also
+holds a WriterLock (schemas.sqlite.lock), so that the workers of one server hand the file over without
+SQLite's sleeping busy handler. A busy database is waited for `busy_timeout_ms`, then StoreUnavailable is
+raised.
+
+The statements it runs for a batch are schemas.sql.upserts.WRITES.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+
+from schemas import migrations
+from schemas.dsn import Dialect
+from schemas.rows import EventRows
+from schemas.sql.upserts import WRITES
+from schemas.sqlite.lock import WriterLock
+from schemas.sqlite.reads import SqliteReads
+from schemas.store import SchemaStatus, StoreError, StoreUnavailable, WriteOutcome
+
+logger = logging.getLogger(__name__)
+
+# --- the store --------------------------------------------------------------------------------------------
+
+# Primary result codes that mean "try again later" rather than "this batch is wrong".
+UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_NOLFS,
+    }
+)
+ID_CHUNK = 500  # bound parameters per IN list; SQLite before 3.32 allows at most 999
+
+
+def store_error(error: sqlite3.Error) -> StoreError:
+    """StoreUnavailable for a busy, locked, full or unreachable database; StoreError for anything else."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in UNAVAILABLE_CODES:
+        return StoreUnavailable(f"the SQLite store is unavailable: {error}")
+    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        return StoreUnavailable(f"the SQLite store is unavailable: {error}")
+    return StoreError(f"the SQLite store refused the write: {error}")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if any. A failing ROLLBACK is logged: SQLite has then already undone it."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            logger.exception("ROLLBACK failed on the SQLite store")
+
+
+class SqliteStore(SqliteReads):
+    """A Store on one SQLite file. Opening checks nothing but the file: call upgrade_schema (or create_schema)
+    before writing. After close() every method raises StoreError."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000) -> None:
+        """Open (creating the file if absent) the database at `path`, or ":memory:" for a private one.
+
+        Raises StoreError when the directory does not exist: a mistyped path must not end as an empty
+        database somewhere else, so nothing is created.
+        """
+        self.path = os.fspath(path)
+        if self.path != ":memory:":
+            directory = Path(self.path).absolute().parent
+            if not directory.is_dir():
+                raise StoreError(f"the directory {directory} of the SQLite store does not exist; create it first")
+        self._lock = threading.Lock()
+        self._read_timeout_ms = busy_timeout_ms
+        # Turn-taking with other processes writing the file; a private ":memory:" database has none.
+        self._file_lock = None if self.path == ":memory:" else WriterLock(self.path, busy_timeout_ms / 1000)
+        self._init_reads()
+        try:
+            self._conn: sqlite3.Connection | None = sqlite3.connect(
+                self.path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as error:
+            if self._file_lock is not None:
+                self._file_lock.close()
+            raise store_error(error) from error
+        if mode != "wal" and self.path != ":memory:":
+            logger.warning("SQLite store %s runs in journal mode %s, not WAL (network file system?)", self.path, mode)
+        logger.debug("opened SQLite store %s (SQLite %s)", self.path, sqlite3.sqlite_version)
+
+    @property
+    def dialect(self) -> Dialect:
+        return Dialect.SQLITE
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT under the lock; any error rolls back whole and becomes a StoreError."""
+        with self._lock, self._writer_lock():
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as error:
+                _rollback(conn)
+                if isinstance(error, sqlite3.Error):
+                    raise store_error(error) from error
+                raise
+
+    def _writer_lock(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._file_lock is None else self._file_lock.held()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("the SQLite store is closed")
+        return self._conn
+
+    def write_batch(self, batch: Sequence[EventRows]) -> list[WriteOutcome]:
+        """Write the batch in one transaction; one outcome per event, in order (see Store.write_batch)."""
+        first: dict[str, int] = {}  # event_id -> index of its first copy in the batch
+        for index, rows in enumerate(batch):
+            first.setdefault(rows.event.event_id, index)
+        if not batch:
+            return []
+        with self._transaction() as conn:
+            stored = self._stored_event_ids(conn, list(first))
+            new = [batch[i] for event_id, i in first.items() if event_id not in stored]
+            for write in WRITES:
+                params = [p for rows in new for p in write.params(rows)]
+                if params:
+                    conn.executemany(write.sql, params)
+        written = {rows.event.event_id for rows in new}
+        return [
+            WriteOutcome.STORED
+            if rows.event.event_id in written and first[rows.event.event_id] == i
+            else WriteOutcome.DUPLICATE
+            for i, rows in enumerate(batch)
+        ]
+
+    @staticmethod
+    def _stored_event_ids(conn: sqlite3.Connection, event_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(event_ids), ID_CHUNK):
+            chunk = event_ids[start : start + ID_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            # Only "?" markers are interpolated; the ids are bound.
+            rows = conn.execute(f"SELECT event_id FROM OL_EVENT WHERE event_id IN ({marks})", chunk)  # noqa: S608
+            found.update(row[0] for row in rows)
+        return found
+
+    def schema_status(self) -> SchemaStatus:
+        with self._lock:
+            try:
+                return migrations.status(migrations.read_sqlite_catalog(self._connection()))
+            except sqlite3.Error as error:
+                raise store_error(error) from error
+
+    def create_schema(self) -> list[str]:
+        """Create the schema on an empty file, in one transaction; [] when current (see migrations.create)."""
+        with self._transaction() as conn:
+            return migrations.create(migrations.sqlite_target(conn))
+
+    def upgrade_schema(self) -> list[str]:
+        """Add what is missing and record pending migrations, in one transaction (see migrations.upgrade)."""
+        with self._transaction() as conn:
+            statements = migrations.upgrade(migrations.sqlite_target(conn))
+        if statements:
+            logger.info("upgraded SQLite store %s: %d statements", self.path, len(statements))
+        return statements
+
+    def ping(self) -> None:
+        with self._lock:
+            try:
+                self._connection().execute("SELECT 1").fetchone()
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"the SQLite store does not answer: {error}") from error
+            except StoreError as error:
+                raise StoreUnavailable(str(error)) from error
+
+    def close(self) -> None:
+        """Close the connections. Idempotent."""
+        self._close_reads()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            if self._file_lock is not None:
+                self._file_lock.close()

@@ -1,0 +1,149 @@
+"""The one SQL store skeleton: the Store read methods on top of one primitive a backend supplies.
+
+Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlReads and implements `_rows(sql, params)`, which
+runs one statement of schemas.sql.reads (`:name` parameters) and returns its rows, and `dialect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar, cast
+
+from schemas.dsn import Dialect
+from schemas.rows import make_key
+from schemas.sql import reads
+from schemas.sql.reads import Params
+from schemas.store import (
+    ColumnEdge,
+    DatasetInfo,
+    DatasetLink,
+    Direction,
+    EventInfo,
+    FacetInfo,
+    FieldInfo,
+    JobInfo,
+    JobLink,
+    NamespaceInfo,
+    Page,
+    Paged,
+    RunInfo,
+    SearchHit,
+    SearchKind,
+    TimeWindow,
+)
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+
+class SqlReads:
+    """The Store read methods on top of one primitive, `_rows(sql, params)`, which runs a statement of
+    schemas.sql.reads (`:name` parameters) and returns its rows. Dialect-neutral: a Teradata or PostgreSQL store
+    inherits it and implements `_rows` (rewriting the parameter markers) and `dialect`."""
+
+    @property
+    def dialect(self) -> Dialect:
+        raise NotImplementedError
+
+    def _rows(self, sql: str, params: Params) -> list[Row]:
+        raise NotImplementedError
+
+    def _build(self, kind: Callable[..., T], sql: str, params: Params) -> list[T]:
+        rows = self._rows(sql, params)
+        named_tuple = isinstance(kind, type) and issubclass(kind, tuple)
+        if named_tuple:
+            # A NamedTuple (ColumnEdge): the row tuple is cast as it is, skipping the class's Python-level
+            # __new__, a third of the cost of building one; a lineage answer builds thousands.
+            cast_row = cast(Callable[[Row], T], partial(tuple.__new__, cast(type, kind)))
+            return list(map(cast_row, rows))
+        return [kind(*row) for row in rows]
+
+    def _by_ids(self, kind: Callable[..., T], sql: str, ids: Sequence[str], params: Params | None = None) -> list[T]:
+        """Run `sql` once per chunk of ids (its `{ids}` list), concatenating the results."""
+        found: list[T] = []
+        unique = list(dict.fromkeys(ids))
+        for chunk in reads.chunks(unique):
+            text, bound = reads.in_list(sql, {"ids": chunk})
+            found.extend(self._build(kind, text, {**(params or {}), **bound}))
+        return found
+
+    def _paged(self, kind: Callable[..., T], sql: str, order: str, params: Params, page: Page) -> Paged[T]:
+        items = self._build(kind, reads.paged(self.dialect, sql, order), {**params, **reads.page_params(page)})
+        if page.offset == 0 and len(items) < page.limit:
+            return Paged(items, len(items))  # the whole answer is on this page: no COUNT needed
+        total = self._rows(reads.counted(sql), params)[0][0]
+        return Paged(items, int(total))
+
+    # --- lineage ----------------------------------------------------------------------------------------
+
+    def column_edges(self, field_ids: Sequence[str], direction: Direction) -> list[ColumnEdge]:
+        return self._by_ids(ColumnEdge, reads.COLUMN_EDGES[direction], field_ids)
+
+    def dataset_links(self, dataset_ids: Sequence[str], direction: Direction) -> list[DatasetLink]:
+        return self._by_ids(DatasetLink, reads.DATASET_LINKS[direction], dataset_ids)
+
+    def job_links(self, ids: Sequence[str], *, of_jobs: bool = False) -> list[JobLink]:
+        return self._by_ids(JobLink, reads.JOB_LINKS_BY_JOB if of_jobs else reads.JOB_LINKS_BY_DATASET, ids)
+
+    # --- catalog ----------------------------------------------------------------------------------------
+
+    def namespaces(self, page: Page) -> Paged[NamespaceInfo]:
+        return self._paged(NamespaceInfo, reads.NAMESPACES, "uri, namespace_id", {}, page)
+
+    def namespaces_by_ids(self, namespace_ids: Sequence[str]) -> list[NamespaceInfo]:
+        return self._by_ids(NamespaceInfo, reads.NAMESPACES_BY_IDS, namespace_ids)
+
+    def datasets(self, namespace_id: str, page: Page) -> Paged[DatasetInfo]:
+        params = {"namespace_id": namespace_id}
+        return self._paged(DatasetInfo, reads.DATASETS_OF_NAMESPACE, reads.DATASET_ORDER, params, page)
+
+    def datasets_by_ids(self, dataset_ids: Sequence[str]) -> list[DatasetInfo]:
+        return self._by_ids(DatasetInfo, reads.DATASETS_BY_IDS, dataset_ids)
+
+    def datasets_by_name(self, name: str) -> list[DatasetInfo]:
+        found = self._build(DatasetInfo, reads.DATASETS_BY_NAME_KEY, {"name_key": make_key(name)})
+        return [d for d in found if d.name == name]  # a hash match is checked against the name itself
+
+    def datasets_in_database(self, database: str, limit: int) -> list[DatasetInfo]:
+        params = {"prefix": reads.like_pattern(database + ".", prefix_only=True)}
+        page = self._paged(DatasetInfo, reads.DATASETS_IN_DATABASE, reads.DATASET_ORDER, params, Page(limit))
+        return page.items
+
+    def fields(self, dataset_ids: Sequence[str]) -> list[FieldInfo]:
+        return self._by_ids(FieldInfo, reads.FIELDS_OF_DATASETS, dataset_ids)
+
+    def fields_by_ids(self, field_ids: Sequence[str]) -> list[FieldInfo]:
+        return self._by_ids(FieldInfo, reads.FIELDS_BY_IDS, field_ids)
+
+    def jobs(self, namespace_id: str, page: Page) -> Paged[JobInfo]:
+        return self._paged(JobInfo, reads.JOBS_OF_NAMESPACE, reads.JOB_ORDER, {"namespace_id": namespace_id}, page)
+
+    def jobs_by_ids(self, job_ids: Sequence[str]) -> list[JobInfo]:
+        return self._by_ids(JobInfo, reads.JOBS_BY_IDS, job_ids)
+
+    def runs(self, job_id: str, page: Page) -> Paged[RunInfo]:
+        return self._paged(RunInfo, reads.RUNS_OF_JOB, reads.RUN_ORDER, {"job_id": job_id}, page)
+
+    def runs_by_ids(self, run_ids: Sequence[str]) -> list[RunInfo]:
+        return self._by_ids(RunInfo, reads.RUNS_BY_IDS, run_ids)
+
+    def runs_writing(self, dataset_id: str, page: Page) -> list[RunInfo]:
+        return self._paged(RunInfo, reads.RUNS_WRITING, reads.RUN_ORDER, {"dataset_id": dataset_id}, page).items
+
+    def facets(self, owner: str, entity_ids: Sequence[str], names: Sequence[str]) -> list[FacetInfo]:
+        found: list[FacetInfo] = []
+        for chunk in reads.chunks(list(dict.fromkeys(entity_ids))):
+            text, bound = reads.in_list(reads.FACETS, {"ids": chunk, "names": list(names)})
+            found.extend(self._build(FacetInfo, text, {"owner": owner, **bound}))
+        return found
+
+    def events(self, window: TimeWindow, page: Page) -> Paged[EventInfo]:
+        params = {"after": window.after, "before": window.before}
+        return self._paged(EventInfo, reads.EVENTS, reads.EVENT_ORDER, params, page)
+
+    def search(self, text: str, kinds: Sequence[SearchKind], page: Page) -> Paged[SearchHit]:
+        if not kinds:
+            return Paged([], 0)
+        statement = reads.search_statement(kinds)
+        return self._paged(SearchHit, statement, reads.SEARCH_ORDER, {"pattern": reads.like_pattern(text)}, page)
