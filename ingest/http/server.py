@@ -28,17 +28,17 @@ RESTART_PAUSE = 1.0  # seconds between restarts of a worker that died, so a cras
 
 
 # The first generation is collected after 50,000 new containers instead of CPython's 700: a lineage answer of
-# a few thousand edges (each a tuple) otherwise ran hundreds of collections, some of them full, and spent a
-# tenth of its time in them (the query benchmark's p99 fell by about a fifth, its slowest answer by a third).
+# a few thousand edges (each a tuple) otherwise runs hundreds of collections, some of them full (the query
+# benchmark shows the effect on its slowest answers).
 GC_THRESHOLDS = (50_000, 10, 10)
 
 
 def tune_gc() -> None:
     """The collector as the server runs: start-up objects frozen, collections less frequent.
 
-    What start-up made (modules, settings, validation specs: some 50,000 objects) lives as long as the
-    process, yet every full collection walked it: 15 ms on the 2-core build machines, a pause inside
-    whichever requests were in flight. Frozen, the collector skips it."""
+    What start-up made (modules, settings, validation specs: tens of thousands of objects) lives as long as
+    the process, yet every full collection walked it, a pause inside whichever requests were in flight.
+    Frozen, the collector skips it."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

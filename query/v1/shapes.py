@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from query.nodeid import dataset_node, field_node, job_node
 from query.shapes import JSON, field_order, iso
 from schemas.store import DatasetInfo, FieldInfo, JobInfo, JobLink, NamespaceInfo, RunInfo
 
@@ -109,14 +108,3 @@ def job(j: JobInfo, links: Iterable[JobLink], datasets: dict[str, DatasetInfo], 
         "tags": [],
         "labels": [],
     }
-
-
-def dataset_id_node(d: DatasetInfo) -> str:
-    return dataset_node(d.namespace_uri, d.name)
-
-
-def job_id_node(j: JobInfo) -> str:
-    return job_node(j.namespace_uri, j.name)
-
-
-__all__ = ["dataset", "dataset_id_node", "field_node", "job", "job_id_node", "namespace", "run"]
