@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from query.errors import QueryError, not_found
+from query.errors import AmbiguousDataset, not_found
 from schemas.rows import dataset_key, field_key, job_key, namespace_key
 from schemas.store import DatasetInfo, FieldInfo, JobInfo, NamespaceInfo, Store
 
@@ -31,9 +31,7 @@ def find_dataset(store: Store, segment: str) -> DatasetInfo:
     if len(named) == 1:
         return named[0]
     if named:
-        raise QueryError(
-            409,
-            "AMBIGUOUS_DATASET",
+        raise AmbiguousDataset(
             f"{len(named)} datasets are named {segment!r}; use one of their ids",
             [(d.dataset_id, d.namespace_uri) for d in named],
         )

@@ -11,7 +11,6 @@ from aiohttp import web
 
 from query.cache import CacheStatus
 from query.typedefs import QUERY_CACHE
-from schemas.store import StoreUnavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -19,11 +18,9 @@ CACHE_HEADER = "X-Cache"
 
 
 async def in_thread(call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run a blocking store call (or a whole traversal) in the default executor."""
-    try:
-        return await asyncio.to_thread(call, *args, **kwargs)
-    except StoreUnavailable as error:
-        raise web.HTTPServiceUnavailable(reason=str(error), headers={"Retry-After": "1"}) from error
+    """Run a blocking store call (or a whole traversal) in the default executor. A StoreError it raises is left
+    to the app's error middleware, which answers it as writes are answered (503, Retry-After)."""
+    return await asyncio.to_thread(call, *args, **kwargs)
 
 
 def json_response(body: Any, status: int = 200, cache: CacheStatus | None = None) -> web.Response:

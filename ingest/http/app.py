@@ -12,7 +12,7 @@ from ingest.http import ops, receiver
 from ingest.http.auth import auth_middleware
 from ingest.http.body import BodyLimits
 from ingest.http.cors import cors_middleware
-from ingest.http.errors import error_middleware
+from ingest.http.errors import HANDLER_TIMEOUT, error_middleware
 from ingest.http.metrics import ServerMetrics, metrics_middleware
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
 from ingest.settings import Settings
@@ -26,14 +26,15 @@ from schemas.store import Store
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, store: Store) -> web.Application:
-    """The server. The store is opened by the caller; the app closes it after the last batch is committed."""
+def create_app(settings: Settings, store: Store, *, handler_timeout: float = HANDLER_TIMEOUT) -> web.Application:
+    """The server. The store is opened by the caller; the app closes it after the last batch is committed.
+    A handler that takes longer than `handler_timeout` seconds is answered 503 HANDLER_TIMEOUT."""
     metrics = ServerMetrics()
     # Each middleware costs every request a coroutine layer: CORS and auth join only when configured.
     middlewares = [
         metrics_middleware(metrics),
         *([cors_middleware] if settings.cors_origins else []),
-        error_middleware,
+        error_middleware(settings.retry_after_seconds, handler_timeout),
         *([auth_middleware] if settings.api_keys else []),
     ]
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)

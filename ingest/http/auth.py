@@ -11,19 +11,19 @@ import hmac
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ingest.http.errors import ApiError
 from ingest.http.typedefs import SETTINGS
+from query.errors import HttpError
 
 # Liveness and readiness probes stay open: orchestrators call them without credentials.
 OPEN_PATHS = frozenset({"/health", "/ready"})
 
 
-class MissingKey(ApiError):
+class MissingKey(HttpError):
     status = 401
     code = "UNAUTHORIZED"
 
 
-class WrongKey(ApiError):
+class WrongKey(HttpError):
     status = 403
     code = "FORBIDDEN"
 
@@ -49,9 +49,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if settings.api_keys and needs_key(request, settings.protect_reads):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            error = MissingKey("an API key is required: send `Authorization: Bearer <key>`")
-            error.headers["WWW-Authenticate"] = 'Bearer realm="lineage"'
-            raise error
+            raise MissingKey(
+                "an API key is required: send `Authorization: Bearer <key>`",
+                headers={"WWW-Authenticate": 'Bearer realm="lineage"'},
+            )
         if not key_matches(token.strip(), settings.api_keys):
             raise WrongKey("the API key is not valid")
     return await handler(request)

@@ -2,7 +2,7 @@
 
 `read_json` reads `request.content` itself, chunk by chunk, so these limits apply and not aiohttp's
 `client_max_size` (that one only bounds `request.read()`, `.json()` and `.post()`). Every refusal is an
-ApiError subclass from ingest.http.errors, rendered by the error middleware in the one JSON error shape.
+HttpError subclass from ingest.http.errors, rendered by the error middleware in the one JSON error shape.
 
 Accepted: Content-Type `application/json` (no charset, or charset utf-8), `application/<x>+json`, or no
 Content-Type at all (some clients omit it; the body must still be JSON). Content-Encoding `identity`,
@@ -28,7 +28,6 @@ from aiohttp import hdrs, web
 from aiohttp.http_exceptions import ContentEncodingError
 
 from ingest.http.errors import (
-    ApiError,
     DecompressedTooLarge,
     EmptyBody,
     InvalidGzip,
@@ -39,6 +38,7 @@ from ingest.http.errors import (
     UnsupportedEncoding,
     UnsupportedMediaType,
 )
+from query.errors import BadRequest, HttpError
 
 GZIP_CODINGS = frozenset({"gzip", "x-gzip"})
 UTF8_NAMES = frozenset({"utf-8", "utf8"})
@@ -56,7 +56,7 @@ class BodyLimits:
 
 
 async def read_json(request: web.Request, limits: BodyLimits) -> tuple[object, bytes]:
-    """The decoded JSON value and the (decompressed) body bytes. Raises ApiError subclasses.
+    """The decoded JSON value and the (decompressed) body bytes. Raises HttpError subclasses.
 
     Headers are checked before a byte is read: a wrong Content-Type or Content-Encoding is 415, a
     Content-Length over max_body_bytes is 413. Then the body is read within read_timeout (else 408),
@@ -128,7 +128,7 @@ async def _read_body(request: web.Request, limits: BodyLimits, gzipped: bool) ->
         try:
             return await stream.readexactly(length)
         except asyncio.IncompleteReadError:
-            raise ApiError("the body ended before its Content-Length; send the whole body again") from None
+            raise BadRequest("the body ended before its Content-Length; send the whole body again") from None
     # aiohttp inflates gzip itself unless the server runs with auto_decompress=False; it then counts the
     # compressed bytes in total_compressed_bytes and hands over inflated ones.
     inflated_upstream = stream.total_compressed_bytes is not None
@@ -145,7 +145,7 @@ async def _read_body(request: web.Request, limits: BodyLimits, gzipped: bool) ->
     except web.RequestPayloadError as exc:  # aiohttp's inflating failed, or the framing is broken
         if isinstance(exc.__cause__, ContentEncodingError):
             raise _corrupt_gzip() from None
-        raise ApiError(f"the body could not be read ({exc}); send the whole body again") from None
+        raise BadRequest(f"the body could not be read ({exc}); send the whole body again") from None
     if stream.total_raw_bytes == 0:
         return b""
     return sink.finish()
@@ -233,7 +233,7 @@ def _decode(body: bytes, max_depth: int) -> object:
     return value
 
 
-def _decode_error(body: bytes, exc: orjson.JSONDecodeError, max_depth: int) -> ApiError:
+def _decode_error(body: bytes, exc: orjson.JSONDecodeError, max_depth: int) -> HttpError:
     if "depth" in exc.msg or "recursion" in exc.msg:  # orjson's own cap, beyond ORJSON_MAX_DEPTH levels
         return _too_deep(max_depth)
     try:

@@ -1,5 +1,6 @@
-"""One exception hierarchy and the middleware that turns it, and aiohttp's own HTTP errors, into the one
-JSON error shape: {"error": sentence, "code": CODE, "details": [{"path", "message"}], "request_id"}."""
+"""The ingest side's errors (subclasses of query.errors.HttpError, the one base) and the one middleware that
+renders every error, aiohttp's own HTTP errors and anything unexpected in the one JSON error shape:
+{"error": sentence, "code": CODE, "details": [{"path", "message"}], "request_id"}."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from ingest.logs import set_request_id
+from query.errors import HttpError, NotFound
+from schemas.store import StoreError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -23,124 +26,162 @@ HANDLER_TIMEOUT = 60.0  # seconds for a handler to produce its answer (DESIGN.md
 # A caller's request id is echoed only when it is short and plain: it goes into logs and headers.
 CALLER_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
-HTTP_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    503: "UNAVAILABLE",
-}
-
-
-class ApiError(Exception):
-    """An error the client should see: its status, a stable code, a sentence, and per-path details."""
-
-    status = 400
-    code = "BAD_REQUEST"
-
-    def __init__(self, message: str, details: Sequence[tuple[str, str]] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = list(details)
-        self.headers: dict[str, str] = {}  # sent with the error: Retry-After, WWW-Authenticate
-
 
 # The request body (ingest.http.body.read_json): each refusal has its own status and stable code.
-class UnsupportedMediaType(ApiError):
+class UnsupportedMediaType(HttpError):
     status = 415
     code = "UNSUPPORTED_MEDIA_TYPE"
 
 
-class UnsupportedEncoding(ApiError):
+class UnsupportedEncoding(HttpError):
     status = 415
     code = "UNSUPPORTED_ENCODING"
 
 
-class PayloadTooLarge(ApiError):
+class PayloadTooLarge(HttpError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
 
 
-class DecompressedTooLarge(ApiError):
+class DecompressedTooLarge(HttpError):
     status = 413
     code = "DECOMPRESSED_TOO_LARGE"
 
 
-class RequestTimeout(ApiError):
+class RequestTimeout(HttpError):
     status = 408
     code = "REQUEST_TIMEOUT"
 
 
-class EmptyBody(ApiError):
+class EmptyBody(HttpError):
+    status = 400
     code = "EMPTY_BODY"
 
 
-class InvalidGzip(ApiError):
+class InvalidGzip(HttpError):
+    status = 400
     code = "INVALID_GZIP"
 
 
-class InvalidJson(ApiError):
+class InvalidJson(HttpError):
+    status = 400
     code = "INVALID_JSON"
 
 
-class TooDeep(ApiError):
+class TooDeep(HttpError):
+    status = 400
     code = "TOO_DEEP"
 
 
-def error_body(request: web.Request, message: str, code: str, details: Sequence[tuple[str, str]] = ()) -> Any:
-    return {
-        "error": message,
-        "code": code,
-        "details": [{"path": path, "message": text} for path, text in details],
+# The store, on reads (raised out of a query handler) and writes (ingest.http.receiver) alike.
+class StoreDown(HttpError):
+    """The store cannot be reached or is busy: the same request may succeed later."""
+
+    status = 503
+    code = "STORE_UNAVAILABLE"
+
+
+class StoreFailed(HttpError):
+    """The store raised an error that is not unavailability (closed at shutdown, a refused statement)."""
+
+    status = 503
+    code = "STORE_ERROR"
+
+
+def store_refusal(exc: StoreError) -> HttpError:
+    if isinstance(exc, StoreUnavailable):
+        return StoreDown(f"the store cannot be reached: {exc}")
+    return StoreFailed(f"the store failed: {exc}")
+
+
+# What the middleware itself answers.
+class MethodNotAllowed(HttpError):
+    status = 405
+    code = "METHOD_NOT_ALLOWED"
+
+
+class HandlerTimeout(HttpError):
+    status = 503
+    code = "HANDLER_TIMEOUT"
+
+
+class Internal(HttpError):
+    """A bug of ours: logged with its traceback, answered without one."""
+
+    status = 500
+    code = "INTERNAL"
+
+
+# aiohttp's own HTTP errors that reach the middleware: its router's. Their headers (Allow) are kept.
+AIOHTTP_ERRORS: dict[int, type[HttpError]] = {404: NotFound, 405: MethodNotAllowed}
+
+
+def error_middleware(retry_after_seconds: int, handler_timeout: float = HANDLER_TIMEOUT) -> Middleware:
+    """The middleware that sets the request id and renders every error. Every 503 carries
+    `Retry-After: retry_after_seconds` (LINEAGE_RETRY_AFTER_SECONDS) unless its error names its own; a handler
+    that takes longer than `handler_timeout` seconds is answered 503 HANDLER_TIMEOUT."""
+    retry_after = str(retry_after_seconds)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get("X-Request-ID", "")
+        # 32 hex digits, like uuid4().hex but cheaper: this runs for every request.
+        request_id = given if CALLER_REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
+        request[REQUEST_ID] = request_id
+        set_request_id(request_id)  # every log line of this request's task carries it
+        try:
+            async with asyncio.timeout(handler_timeout):
+                response = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:  # a redirect is an answer, not an error
+                raise
+            response = _render(request, _from_aiohttp(request, exc), retry_after)
+        except Exception as exc:
+            response = _render(request, _as_http_error(request, exc, handler_timeout), retry_after)
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+    return middleware
+
+
+def _from_aiohttp(request: web.Request, exc: web.HTTPException) -> HttpError:
+    error_class = AIOHTTP_ERRORS.get(exc.status)
+    if error_class is None:  # no handler of ours raises aiohttp's errors: one that does is a bug
+        return _unexpected(request, exc)
+    kept = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+    return error_class(exc.reason, headers=kept)
+
+
+def _as_http_error(request: web.Request, exc: Exception, handler_timeout: float) -> HttpError:
+    if isinstance(exc, HttpError):
+        return exc
+    if isinstance(exc, StoreError):
+        logger.warning("%s %s: %s", request.method, request.path, exc)
+        return store_refusal(exc)
+    if isinstance(exc, TimeoutError):
+        logger.error("%s %s took longer than %s s to answer", request.method, request.path, handler_timeout)
+        return HandlerTimeout(f"no answer within {handler_timeout:g} s; retry later")
+    return _unexpected(request, exc)
+
+
+def _unexpected(request: web.Request, exc: Exception) -> Internal:
+    logger.error("unexpected error on %s %s", request.method, request.path, exc_info=exc)
+    return Internal("internal error")
+
+
+def _render(request: web.Request, error: HttpError, retry_after: str) -> web.Response:
+    body: dict[str, Any] = {
+        **error.fields,
+        "error": error.message,
+        "code": error.code,
+        "details": [{"path": path, "message": text} for path, text in error.details],
         "request_id": request.get(REQUEST_ID, ""),
     }
+    headers = error.headers
+    if error.status == 503:
+        headers = {"Retry-After": retry_after, **headers}
+    return web.json_response(body, status=error.status, headers=headers, dumps=_dumps)
 
 
-def _foreign(exc: Exception) -> tuple[int, str, str, list[tuple[str, str]]] | None:
-    """(status, code, message, details) of another package's client error (query.errors.QueryError: query
-    may not import ingest, so it is matched by shape), None for anything else."""
-    status, code = getattr(exc, "status", None), getattr(exc, "code", None)
-    if isinstance(status, int) and 400 <= status < 600 and isinstance(code, str):
-        return status, code, str(getattr(exc, "message", exc)), list(getattr(exc, "details", ()))
-    return None
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    given = request.headers.get("X-Request-ID", "")
-    # 32 hex digits, like uuid4().hex but cheaper: this runs for every request.
-    request_id = given if CALLER_REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
-    request[REQUEST_ID] = request_id
-    set_request_id(request_id)  # every log line of this request's task carries it
-    try:
-        async with asyncio.timeout(HANDLER_TIMEOUT):
-            response = await handler(request)
-    except TimeoutError:
-        logger.error("%s %s took longer than %s s to answer", request.method, request.path, HANDLER_TIMEOUT)
-        message = f"no answer within {HANDLER_TIMEOUT:g} s; retry later"
-        response = web.json_response(
-            error_body(request, message, "HANDLER_TIMEOUT"), status=503, headers={"Retry-After": "1"}
-        )
-    except ApiError as exc:
-        response = web.json_response(
-            error_body(request, exc.message, exc.code, exc.details), status=exc.status, headers=exc.headers
-        )
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = HTTP_CODES.get(exc.status, f"HTTP_{exc.status}")
-        kept = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
-        response = web.json_response(error_body(request, exc.reason, code), status=exc.status, headers=kept)
-    except Exception as exc:
-        foreign = _foreign(exc)
-        if foreign is not None:
-            status, code, message, details = foreign
-            response = web.json_response(error_body(request, message, code, details), status=status)
-        else:
-            logger.exception("unexpected error on %s %s", request.method, request.path)
-            response = web.json_response(error_body(request, "internal error", "INTERNAL"), status=500)
-    response.headers["X-Request-ID"] = request_id
-    return response
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -20,7 +20,7 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from ingest.http.errors import ApiError
+from query.errors import HttpError
 
 logger = logging.getLogger(__name__)
 
@@ -291,9 +291,9 @@ def route_label(request: web.Request) -> str:
 def metrics_middleware(metrics: ServerMetrics) -> Middleware:
     """Count and time every request by route, method and status.
 
-    Place it OUTSIDE the error middleware, `middlewares=[metrics_middleware(m), error_middleware]`, so that
+    Place it OUTSIDE the error middleware, `middlewares=[metrics_middleware(m), error_middleware(...)]`, so that
     it reads the final status of every answer and times the error rendering too. It also copes with the
-    other order: ApiError and HTTPException passing through are recorded with their status, any other
+    other order: HttpError and HTTPException passing through are recorded with their status, any other
     exception as 500, a cancelled handler as 499; each is re-raised.
     """
 
@@ -305,7 +305,7 @@ def metrics_middleware(metrics: ServerMetrics) -> Middleware:
             response = await handler(request)
             status = response.status
             return response
-        except (web.HTTPException, ApiError) as exc:
+        except (web.HTTPException, HttpError) as exc:
             status = exc.status
             raise
         except asyncio.CancelledError:

@@ -8,13 +8,20 @@ from typing import Any
 from aiohttp import web
 
 from ingest import __version__
-from ingest.http.errors import error_body
 from ingest.http.metrics import CONTENT_TYPE
 from ingest.http.typedefs import BATCHER, METRICS, STORE
+from query.errors import HttpError
 from schemas.store import StoreError
 
 PING_TIMEOUT = 2.0  # seconds; a store slower than this to answer `SELECT 1` is not ready
 FAILURE_WINDOW = 5.0  # seconds a failed write keeps the store "not ready" without a newer success
+
+
+class NotReady(HttpError):
+    """A readiness check fails: the store does not answer, the writer stopped, or the queue is full."""
+
+    status = 503
+    code = "NOT_READY"
 
 
 async def health(request: web.Request) -> web.Response:
@@ -33,9 +40,8 @@ async def ready(request: web.Request) -> web.Response:
     if all(check["ok"] for check in checks.values()):
         return web.json_response({"status": "ready", "checks": checks})
     failing = [(name, str(check.get("error", "not ok"))) for name, check in checks.items() if not check["ok"]]
-    body = {"status": "not_ready", "checks": checks}
-    body.update(error_body(request, f"not ready: {', '.join(name for name, _ in failing)}", "NOT_READY", failing))
-    return web.json_response(body, status=503)
+    message = f"not ready: {', '.join(name for name, _ in failing)}"
+    raise NotReady(message, failing, fields={"status": "not_ready", "checks": checks})
 
 
 async def _store_check(request: web.Request) -> dict[str, Any]:

@@ -18,10 +18,11 @@ from aiohttp import web
 from ingest.events import Accepted, prepare
 from ingest.events.timestamps import utc_now
 from ingest.http.body import read_json
-from ingest.http.errors import ApiError, error_body
+from ingest.http.errors import store_refusal
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS
 from ingest.writing.batcher import PoisonEvent, QueueFull, Stopped
-from schemas.store import StoreError, StoreUnavailable, WriteOutcome
+from query.errors import HttpError
+from schemas.store import StoreError, WriteOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -29,58 +30,58 @@ SINGLE = "/api/v1/lineage"
 BATCH = "/api/v1/lineage/batch"
 
 
-class InvalidEvent(ApiError):
+class InvalidEvent(HttpError):
     status = 400
     code = "INVALID_EVENT"
 
 
-class WrongShape(ApiError):
+class WrongShape(HttpError):
     status = 400
     code = "WRONG_SHAPE"
 
 
-class TooManyEvents(ApiError):
+class TooManyEvents(HttpError):
     status = 413
     code = "TOO_MANY_EVENTS"
 
 
-class Unstorable(ApiError):
+class Unstorable(HttpError):
     """Passed validation, yet the store refuses it even alone: a bug of ours or a limit of the database."""
 
     status = 422
     code = "UNSTORABLE_EVENT"
 
 
-class Unavailable(ApiError):
-    """Try again later: the queue is full, the store cannot be reached, or the server is stopping."""
+class Saturated(HttpError):
+    """The writer's queue is full: retry later."""
 
     status = 503
+    code = "QUEUE_FULL"
 
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
+
+class ShuttingDown(HttpError):
+    """The server is stopping and takes no new events: retry against another instance."""
+
+    status = 503
+    code = "SHUTTING_DOWN"
 
 
 @dataclass(frozen=True, slots=True)
 class _Failure:
     """Why events could not be written, and whether a retry can succeed."""
 
-    error: ApiError
+    error: HttpError
     retriable: bool
 
 
-def _write_failure(exc: Exception) -> _Failure:
+def _write_failure(exc: QueueFull | Stopped | StoreError) -> _Failure:
     if isinstance(exc, QueueFull):
-        return _Failure(Unavailable(f"the server is saturated ({exc}); retry later", "QUEUE_FULL"), True)
+        return _Failure(Saturated(f"the server is saturated ({exc}); retry later"), True)
     if isinstance(exc, Stopped):
-        return _Failure(
-            Unavailable("the server is shutting down; retry against another instance", "SHUTTING_DOWN"), True
-        )
-    if isinstance(exc, StoreUnavailable):
-        return _Failure(Unavailable(f"the store cannot be reached: {exc}", "STORE_UNAVAILABLE"), True)
+        return _Failure(ShuttingDown("the server is shutting down; retry against another instance"), True)
     if isinstance(exc, PoisonEvent):
         return _Failure(Unstorable(f"the event passed validation but the store refused it: {exc}"), False)
-    return _Failure(Unavailable(f"the store failed: {exc}", "STORE_ERROR"), True)
+    return _Failure(store_refusal(exc), True)
 
 
 async def _submit(request: web.Request, accepted: Sequence[Accepted]) -> list[WriteOutcome] | _Failure:
@@ -94,10 +95,6 @@ async def _submit(request: web.Request, accepted: Sequence[Accepted]) -> list[Wr
 
 def _warnings(accepted: Accepted) -> list[dict[str, str]]:
     return [{"path": w.path, "message": w.message} for w in accepted.warnings]
-
-
-def _retry_headers(request: web.Request) -> dict[str, str]:
-    return {"Retry-After": str(request.app[SETTINGS].retry_after_seconds)}
 
 
 async def post_event(request: web.Request) -> web.Response:
@@ -114,8 +111,6 @@ async def post_event(request: web.Request) -> web.Response:
         raise InvalidEvent(f"the event is not valid: {result.errors[0]}", [(p.path, p.message) for p in result.errors])
     outcome = await _submit(request, [result])
     if isinstance(outcome, _Failure):
-        if outcome.retriable:
-            outcome.error.headers.update(_retry_headers(request))
         raise outcome.error
     duplicate = outcome[0] is WriteOutcome.DUPLICATE
     (metrics.events_duplicate if duplicate else metrics.events_accepted).inc()
@@ -162,7 +157,7 @@ async def post_batch(request: web.Request) -> web.Response:
         if not isinstance(outcome, _Failure):
             metrics.events_accepted.inc(batch.stored)
             metrics.events_duplicate.inc(len(batch.duplicates))
-    return batch.response(request)
+    return batch.response()
 
 
 class _Batch:
@@ -191,7 +186,8 @@ class _Batch:
             else:
                 self.stored += 1
 
-    def response(self, request: web.Request) -> web.Response:
+    def response(self) -> web.Response:
+        """200 or 207 with the tally; when no event was stored, raises the error to answer with instead."""
         retriable = sum(1 for item in self.failed if item["retriable"])
         body: dict[str, Any] = {
             "status": "success"
@@ -213,17 +209,16 @@ class _Batch:
             return web.json_response(body, status=200, dumps=_dumps)
         if len(self.failed) < self.size:
             return web.json_response(body, status=207, dumps=_dumps)
-        return self._failure(request, body, retriable)
+        raise self._failure(body, retriable)
 
-    def _failure(self, request: web.Request, body: dict[str, Any], retriable: int) -> web.Response:
-        """No event stored: the one error shape, with the batch fields beside it."""
-        if retriable and self.write_error is not None:
-            error, status, headers = self.write_error.error, 503, _retry_headers(request)
-        else:
-            error, status, headers = InvalidEvent("no event of the batch is valid"), 400, {}
+    def _failure(self, body: dict[str, Any], retriable: int) -> HttpError:
+        """No event stored: the error to answer with (the write's when a retry can succeed), the batch fields
+        beside it."""
         details = [(f"[{item['index']}]", item["reason"]) for item in self.failed]
-        body.update(error_body(request, error.message, error.code, details))
-        return web.json_response(body, status=status, headers=headers, dumps=_dumps)
+        if retriable and self.write_error is not None:
+            error = self.write_error.error
+            return type(error)(error.message, details, fields=body)
+        return InvalidEvent("no event of the batch is valid", details, fields=body)
 
 
 def _dumps(value: Any) -> str:

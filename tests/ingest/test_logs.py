@@ -61,7 +61,7 @@ async def logging_handler(request: web.Request) -> web.Response:
 
 
 def logging_app() -> web.Application:
-    app = web.Application(middlewares=[error_middleware])
+    app = web.Application(middlewares=[error_middleware(retry_after_seconds=1)])
     app.router.add_route("*", "/items", logging_handler)
     return app
 

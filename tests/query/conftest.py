@@ -1,4 +1,5 @@
-"""Fixtures of the query tests: real SQLite stores under tmp_path, the real query routes on a real app."""
+"""Fixtures of the query tests: real SQLite stores under tmp_path, the real query routes and the real error
+middleware on a real app."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from hypothesis import configuration
 
 from ingest.events import Accepted, prepare
+from ingest.http.errors import error_middleware
 from query.cache import LineageCache
 from query.config import CacheConfig, QueryConfig
-from query.errors import QueryError
 from query.routes import setup_query
 from schemas.rows import EventRows
 from schemas.sqlite.store import SqliteStore
@@ -50,29 +50,13 @@ def ingest(store: Store, events: Sequence[Any]) -> list[EventRows]:
     return rows
 
 
-@web.middleware
-async def error_shape(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """What ingest.http.errors.error_middleware does for query's errors (the app wires the real one)."""
-    try:
-        return await handler(request)
-    except QueryError as exc:
-        details = [{"path": p, "message": m} for p, m in exc.details]
-        body = {"error": exc.message, "code": exc.code, "details": details, "request_id": "test"}
-        return web.json_response(body, status=exc.status)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        body = {"error": exc.reason, "code": f"HTTP_{exc.status}", "details": [], "request_id": "test"}
-        return web.json_response(body, status=exc.status)
-
-
 AppFactory = Callable[..., web.Application]
 
 
 @pytest.fixture
 def make_app() -> AppFactory:
     def build(store: Store, config: QueryConfig | None = None, cache: CacheConfig | None = None) -> web.Application:
-        app = web.Application(middlewares=[error_shape])
+        app = web.Application(middlewares=[error_middleware(retry_after_seconds=1)])
         setup_query(app, store, config or QueryConfig(), LineageCache(cache or CacheConfig()))
         return app
 

@@ -6,7 +6,7 @@ import pytest
 
 from query import params
 from query.config import QueryConfig
-from query.errors import QueryError
+from query.errors import BadRequest
 
 CONFIG = QueryConfig(min_depth=1, default_depth=5, max_depth=10)
 
@@ -22,5 +22,5 @@ def test_an_endpoint_default_is_clamped_into_the_bounds(default: int, expected: 
 
 def test_an_asked_depth_outside_the_bounds_is_refused_with_them() -> None:
     assert params.depth({"maxDepth": "7"}, CONFIG) == 7
-    with pytest.raises(QueryError, match="1..10"):
+    with pytest.raises(BadRequest, match="1..10"):
         params.depth({"maxDepth": "11"}, CONFIG)

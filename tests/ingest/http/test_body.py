@@ -43,7 +43,7 @@ def serve(aiohttp_client: AiohttpClient) -> Serve:
             value, body = await read_json(request, limits)
             return web.json_response({"value": value, "size": len(body)})
 
-        app = web.Application(middlewares=[error_middleware])
+        app = web.Application(middlewares=[error_middleware(retry_after_seconds=1)])
         app.router.add_post("/", echo)
         if aiohttp_inflates:
             return await aiohttp_client(app)

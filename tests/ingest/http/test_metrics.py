@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pytest_aiohttp import AiohttpClient
 
-from ingest.http.errors import ApiError, error_middleware
+from ingest.http.errors import InvalidJson, error_middleware
 from ingest.http.metrics import (
     CONTENT_TYPE,
     Counter,
@@ -216,7 +216,7 @@ async def ok(request: web.Request) -> web.Response:
 
 
 async def bad(request: web.Request) -> web.Response:
-    raise ApiError("the event is invalid")
+    raise InvalidJson("the body is not valid JSON")
 
 
 async def crash(request: web.Request) -> web.Response:
@@ -241,7 +241,7 @@ async def test_middleware_outside_the_error_middleware_records_final_statuses(
     aiohttp_client: AiohttpClient,
 ) -> None:
     metrics = ServerMetrics()
-    client = await aiohttp_client(metered_app(metrics, metrics_middleware(metrics), error_middleware))
+    client = await aiohttp_client(metered_app(metrics, metrics_middleware(metrics), error_middleware(1)))
     assert (await client.get("/items/1")).status == 200
     assert (await client.get("/items/2")).status == 200
     assert (await client.get("/nowhere")).status == 404
@@ -270,7 +270,7 @@ async def test_middleware_outside_the_error_middleware_records_final_statuses(
 async def test_middleware_records_exceptions_that_pass_through_it(aiohttp_client: AiohttpClient) -> None:
     metrics = ServerMetrics()
     # Inside the error middleware (the other order), exceptions reach this one and are re-raised.
-    client = await aiohttp_client(metered_app(metrics, error_middleware, metrics_middleware(metrics)))
+    client = await aiohttp_client(metered_app(metrics, error_middleware(1), metrics_middleware(metrics)))
     assert (await client.post("/bad")).status == 400
     assert (await client.get("/crash")).status == 500
     assert (await client.get("/nowhere")).status == 404
