@@ -9,6 +9,7 @@ its one connection, so there reads share the write connection under the lock (te
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +24,7 @@ from schemas.sqlstore import Row, SqlReads
 from schemas.store import StoreError, StoreUnavailable
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 # SQLite builds JSON in by default from 3.38; before, json_each may be missing, and ids go as IN lists.
@@ -46,6 +48,10 @@ class SqliteReads(SqlReads):
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        # Reads in flight, so that close() never frees a connection another thread is stepping: sqlite3 then
+        # crashes the process instead of raising.
+        self._reads_idle = threading.Condition(self._readers_lock)
+        self._active_reads = 0
         self._reads_closed = False
 
     def _reader(self) -> sqlite3.Connection:
@@ -78,14 +84,23 @@ class SqliteReads(SqlReads):
         return self._build(kind, sql.format(ids=_JSON_IDS), {**(params or {}), "ids": array})
 
     def _close_reads(self) -> None:
-        with self._readers_lock:
+        """Refuse new reads, wait (at most the read timeout) for those in flight, then close the connections.
+        A read still running then keeps them open: leaking them beats freeing one under a running statement."""
+        with self._reads_idle:
             self._reads_closed = True
+            if not self._reads_idle.wait_for(lambda: self._active_reads == 0, self._read_timeout_ms / 1000):
+                logger.warning("closing the SQLite store with %d reads still running", self._active_reads)
+                return
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._readers_lock:
+            if self._reads_closed:
+                raise StoreError("the SQLite store is closed")
+            self._active_reads += 1
         try:
             if self.path == ":memory:":
                 with self._lock:
@@ -94,6 +109,11 @@ class SqliteReads(SqlReads):
                 yield self._reader()
         except sqlite3.Error as error:
             raise StoreUnavailable(f"the SQLite store could not be read: {error}") from error
+        finally:
+            with self._reads_idle:
+                self._active_reads -= 1
+                if self._active_reads == 0:
+                    self._reads_idle.notify_all()
 
     def _rows(self, sql: str, params: Params) -> list[Row]:
         with self._reading() as conn:
