@@ -1,8 +1,9 @@
-"""`lineage serve` as a process whose store raises a plain RuntimeError mid-stream (a bug, or a driver error
-the store does not translate): those requests get 503 STORE_ERROR, the writer lives on, SIGTERM still ends it.
+"""A store that raises what it should not. As a process: a plain RuntimeError mid-stream (a bug, or a driver
+error the store does not translate) gets those requests 503 STORE_ERROR, the writer lives on, SIGTERM still
+ends it. In process: a writer that dies all the same answers its request and shows in /ready.
 
-The store is the real SQLite store, patched in the server process by a launcher run with `python -c`: its
-write_batch raises for any batch holding an event of a job whose name contains "explode".
+The process's store is the real SQLite store, patched by a launcher run with `python -c`: its write_batch
+raises for any batch holding an event of a job whose name contains "explode".
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
+from pytest_aiohttp import AiohttpClient
 
+from ingest.http.app import create_app
 from ingest.http.server import SHUTDOWN_TIMEOUT
-from schemas.rows import run_key
+from ingest.settings import Settings
+from schemas.rows import EventRows, run_key
+from schemas.sqlite.store import SqliteStore
+from schemas.store import WriteOutcome
 from tests.conftest import load_event
 from tests.ingest.processes import Server, column, environment, free_port, get, upgrade_schema, wait_for_health
 
@@ -104,3 +110,28 @@ def test_a_runtime_error_in_the_store_fails_its_requests_and_the_writer_lives_on
     assert "Traceback" in log and "RuntimeError: a driver error nobody translated" in log
     stored = column(tmp_path, "SELECT run_id FROM OL_EVENT")
     assert stored == {run_key(body["run"]["runId"]) for body in sent if "explode" not in body["job"]["name"]}
+
+
+class Fatal(BaseException):
+    """Not an Exception: the writer's own guard lets it through, so the writer task dies."""
+
+
+class FatalStore(SqliteStore):
+    def write_batch(self, batch: Sequence[EventRows]) -> list[WriteOutcome]:
+        raise Fatal
+
+
+async def test_a_dead_writer_answers_its_request_and_readiness_says_so(
+    aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    settings = Settings.from_env({"LINEAGE_STORE": f"sqlite:///{tmp_path / 'lineage.db'}"}, None)
+    store = FatalStore(tmp_path / "lineage.db")
+    store.create_schema()
+    client = await aiohttp_client(create_app(settings, store))
+    for _ in range(2):  # the request the writer died on, then one after
+        response = await client.post("/api/v1/lineage", json=event("etl.any"))
+        assert response.status == 503 and (await response.json())["code"] == "STORE_ERROR"
+        assert "Retry-After" in response.headers
+    ready = await client.get("/ready")
+    assert ready.status == 503
+    assert (await ready.json())["checks"]["writer"] == {"ok": False}
