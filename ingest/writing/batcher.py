@@ -160,7 +160,7 @@ class Batcher:
 
     async def _run(self) -> None:
         while True:
-            batch = self._writing = await self._collect()
+            batch = await self._collect()
             try:
                 await self._write(batch)
             except Exception as exc:
@@ -171,11 +171,12 @@ class Batcher:
             finally:
                 for _ in batch:
                     self._queue.task_done()
-            self._writing = []  # kept when the task ends mid-write, so that those requests can be failed
+            self._writing = []  # left in place if the task ends mid-write, so that _fail_waiting answers them
 
     async def _collect(self) -> list[_Pending]:
         first = await self._queue.get()
         batch, size = [first], len(first.events)
+        self._writing = batch  # from the first item taken: a task ended from here on must not strand any
         deadline = time.monotonic() + self._max_delay
         while size < self._max_events:
             if self._queue.empty():

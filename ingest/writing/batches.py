@@ -1,4 +1,4 @@
-"""Synchronous batch writing for every source that is not HTTP: files, the demo, the Teradata populations.
+"""Synchronous batch writing for every source that is not HTTP: files and the demo, and any population to come.
 
 Each event is prepared (ingest.events.prepare) as it is added, and the accepted ones are written
 `batch_events` at a time, each batch in one transaction (Store.write_batch). A batch the store refuses with
