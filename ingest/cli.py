@@ -16,8 +16,9 @@ from ingest.http import server
 from ingest.http.app import create_app
 from ingest.logs import configure_logging
 from ingest.populate.demo import populate_demo
-from ingest.populate.files import IngestReport, ingest_paths
+from ingest.populate.files import ingest_paths
 from ingest.settings import Settings, SettingsError
+from ingest.writing.batches import WriteReport
 from schemas import open_store
 from schemas.dsn import Dialect
 from schemas.sql.ddl import render_schema
@@ -118,18 +119,14 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
         report = ingest_paths(store, args.paths, strict=args.strict or settings.strict, progress=_progress_bar())
     finally:
         store.close()
-    _print_report(report)
-    return 1 if report.rejected else 0
+    return _print_report(report)
 
 
 def _populate(settings: Settings, args: argparse.Namespace) -> int:
     with closing(_open(settings)) as store:
         store.upgrade_schema()
         report = populate_demo(store, strict=settings.strict)
-    for reason in report.rejected:
-        print(f"rejected: {reason}")
-    print(f"demo: accepted {report.stored}, duplicate {report.duplicate}, rejected {len(report.rejected)}")
-    return 1 if report.rejected else 0
+    return _print_report(report, "demo: ")
 
 
 def _qvci_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -155,12 +152,23 @@ class _Bar:
         sys.stderr.flush()
 
 
-def _print_report(report: IngestReport) -> None:
+def _print_report(report: WriteReport, prefix: str = "") -> int:
+    """Print what became of each event, then the counts; the exit status: 0 all stored, 1 some rejected or
+    failed, 2 the store failed midway (what was committed stays; a rerun reports it as duplicate)."""
     for origin, warning in report.warnings:
         print(f"{origin}: warning: {warning}")
     for origin, reason in report.rejected:
         print(f"{origin}: rejected: {reason}")
-    print(f"accepted {report.accepted}, duplicate {report.duplicate}, rejected {len(report.rejected)}")
+    for origin, reason in report.failed:
+        print(f"{origin}: failed: {reason}")
+    print(
+        f"{prefix}committed {report.committed}, duplicate {report.duplicate}, "
+        f"rejected {len(report.rejected)}, failed {len(report.failed)}"
+    )
+    if report.stopped is not None:
+        print(f"lineage: stopped early, {report.stopped}; run it again to write the rest", file=sys.stderr)
+        return 2
+    return 1 if report.rejected or report.failed else 0
 
 
 def _schema_create(settings: Settings, args: argparse.Namespace) -> int:

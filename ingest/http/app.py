@@ -14,6 +14,7 @@ from ingest.http.body import BodyLimits
 from ingest.http.cors import cors_middleware
 from ingest.http.errors import HANDLER_TIMEOUT, error_middleware
 from ingest.http.metrics import ServerMetrics, metrics_middleware
+from ingest.http.server import SHUTDOWN_TIMEOUT
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
 from ingest.settings import Settings
 from ingest.writing.batcher import Batcher
@@ -78,7 +79,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     _warn_if_open(settings)
     batcher.start()
     yield
-    await batcher.stop()
+    # Bounded even if the writer died or a write hangs: SIGTERM must end the process.
+    await batcher.stop(within=SHUTDOWN_TIMEOUT)
     app[STORE].close()
 
 

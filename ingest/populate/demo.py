@@ -2,7 +2,7 @@
 
 The events are what an Airflow deployment running Teradata SQL would send: one START and one COMPLETE per
 task run, COMPLETE carrying schema, columnLineage (field-level and dataset-level) and SQL facets. They go
-through the same path as files (ingest.events.prepare, then store.write_batch). Run ids and times are
+through the same path as files (ingest.writing.batches.BatchWriter). Run ids and times are
 fixed, so a second run writes nothing: every event is a DUPLICATE.
 
 The graph has fans (ORDERS_CLEAN.order_id feeds three tables), diamonds (FACT.SALES_BY_COUNTRY.total_amount
@@ -20,9 +20,8 @@ from typing import Any
 
 import orjson
 
-from ingest.events import Accepted, prepare
-from ingest.events.timestamps import utc_now
-from schemas.store import Store, WriteOutcome
+from ingest.writing.batches import BatchWriter, WriteReport
+from schemas.store import Store
 
 NAMESPACE = "teradata://demo-td:1025"
 JOB_NAMESPACE = "demo-airflow"
@@ -198,13 +197,6 @@ STEPS: Sequence[Step] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DemoReport:
-    stored: int  # events written
-    duplicate: int  # events already there (a second run)
-    rejected: list[str]  # reasons; empty unless the demo and the validator disagree
-
-
 def _facet(name: str, version: str, **body: Any) -> dict[str, Any]:
     return {"_producer": PRODUCER, "_schemaURL": f"{FACETS}/{version}/{name}.json#/$defs/{name}", **body}
 
@@ -264,17 +256,9 @@ def demo_events() -> list[dict[str, Any]]:
     return [event for index, step in enumerate(STEPS) for event in step_events(step, index)]
 
 
-def populate_demo(store: Store, *, strict: bool = False) -> DemoReport:
-    """Write the demo's events through the ingestion path, in one batch. Idempotent."""
-    accepted: list[Accepted] = []
-    rejected: list[str] = []
+def populate_demo(store: Store, *, strict: bool = False) -> WriteReport:
+    """Write the demo's events through the ingestion path (one batch: they are few). Idempotent."""
+    writer = BatchWriter(store, strict=strict)
     for event in demo_events():
-        payload = orjson.dumps(event).decode()
-        result = prepare(event, payload, strict=strict, received_at=utc_now())
-        if isinstance(result, Accepted):
-            accepted.append(result)
-        else:
-            rejected.append(f"{event['job']['name']} {event['eventType']}: {result.reason}")
-    outcomes = store.write_batch([a.rows for a in accepted])
-    stored = outcomes.count(WriteOutcome.STORED)
-    return DemoReport(stored, len(outcomes) - stored, rejected)
+        writer.add(f"{event['job']['name']} {event['eventType']}", event, orjson.dumps(event).decode())
+    return writer.finish()

@@ -1,26 +1,21 @@
 """`lineage ingest PATH...`: events from files through the same validation, mapping and store.
 
 `.json` holds one event or an array of events; `.jsonl` and `.ndjson` hold one event per line, as
-openlineage-python's FileTransport writes them. Events are written in batches, each in one transaction.
+openlineage-python's FileTransport writes them. Events go to the BatchWriter (ingest.writing.batches), which
+writes them in batches, each in one transaction; when the store fails, reading stops there.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from ingest.events import Accepted, prepare
-from ingest.events.timestamps import utc_now
-from schemas.store import Store, WriteOutcome
+from ingest.writing.batches import BatchWriter, WriteReport
+from schemas.store import Store
 
-logger = logging.getLogger(__name__)
-
-BATCH_EVENTS = 500
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 
 
@@ -32,17 +27,6 @@ class Item:
     value: object
     payload: str
     error: str | None = None
-
-
-@dataclass(slots=True)
-class IngestReport:
-    accepted: int = 0
-    duplicate: int = 0
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
-    warnings: list[tuple[str, str]] = field(default_factory=list)  # (origin, warning)
-
-    def reasons(self) -> Counter[str]:
-        return Counter(reason for _, reason in self.rejected)
 
 
 def read_items(path: Path) -> Iterator[Item]:
@@ -80,38 +64,18 @@ def ingest_paths(
     *,
     strict: bool,
     progress: Callable[[int, int], None] | None = None,
-) -> IngestReport:
-    """Load every file; a batch is written in one transaction. progress(files_done, files_total) after each file."""
-    report = IngestReport()
-    batch: list[Accepted] = []
+) -> WriteReport:
+    """Load every file, in order; progress(files_done, files_total) after each file. Once the store has failed
+    (report.stopped) no further file is read: a rerun of the same paths writes the rest."""
+    writer = BatchWriter(store, strict=strict)
     for done, path in enumerate(paths, start=1):
         for item in read_items(path):
-            _prepare_item(item, batch, report, strict)
-            if len(batch) >= BATCH_EVENTS:
-                _flush(store, batch, report)
+            if item.error is not None:
+                writer.reject(item.origin, item.error)
+            else:
+                writer.add(item.origin, item.value, item.payload)
+            if writer.stopped:
+                return writer.finish()
         if progress is not None:
             progress(done, len(paths))
-    _flush(store, batch, report)
-    return report
-
-
-def _prepare_item(item: Item, batch: list[Accepted], report: IngestReport, strict: bool) -> None:
-    if item.error is not None:
-        report.rejected.append((item.origin, item.error))
-        return
-    result = prepare(item.value, item.payload, strict=strict, received_at=utc_now())
-    if isinstance(result, Accepted):
-        batch.append(result)
-        report.warnings.extend((item.origin, str(warning)) for warning in result.warnings)
-    else:
-        report.rejected.append((item.origin, result.reason))
-
-
-def _flush(store: Store, batch: list[Accepted], report: IngestReport) -> None:
-    if not batch:
-        return
-    outcomes = store.write_batch([accepted.rows for accepted in batch])
-    report.accepted += outcomes.count(WriteOutcome.STORED)
-    report.duplicate += outcomes.count(WriteOutcome.DUPLICATE)
-    logger.debug("wrote a batch of %d events", len(batch))
-    batch.clear()
+    return writer.finish()

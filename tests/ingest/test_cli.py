@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import orjson
 import pytest
 
 from ingest.cli import main
-from tests.conftest import EVENTS_DIR, complete_event_files, event_files
+from schemas.rows import EventRows
+from schemas.sqlite.store import SqliteStore
+from schemas.store import StoreUnavailable, WriteOutcome
+from tests.conftest import EVENTS_DIR, complete_event_files, event_files, load_event
 
 SEED_TABLES = (
     "OL_NAMESPACE",
@@ -50,10 +55,17 @@ def outcome_lines(output: str, kind: str) -> dict[str, str]:
 
 
 def counts(output: str) -> tuple[int, int, int]:
-    match = re.search(r"accepted (\d+), duplicate (\d+), rejected (\d+)", output)
+    """(committed, duplicate, rejected) of a report in which nothing failed."""
+    committed, duplicate, rejected, failed = all_counts(output)
+    assert failed == 0, output
+    return committed, duplicate, rejected
+
+
+def all_counts(output: str) -> tuple[int, int, int, int]:
+    match = re.search(r"committed (\d+), duplicate (\d+), rejected (\d+), failed (\d+)", output)
     assert match, output
-    accepted, duplicate, rejected = (int(g) for g in match.groups())
-    return accepted, duplicate, rejected
+    committed, duplicate, rejected, failed = (int(g) for g in match.groups())
+    return committed, duplicate, rejected, failed
 
 
 def test_schema_create_status_and_repeat(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -152,3 +164,48 @@ def test_unreadable_and_invalid_json_files_are_rejected(workdir: Path, capsys: p
     assert rejected["broken.json"].startswith("not valid JSON")
     assert "lines.jsonl:2" in rejected and rejected["lines.jsonl:3"].startswith("not valid JSON")
     assert rejected["missing.json"].startswith("cannot read the file")
+
+
+def distinct_run_events(path: Path, count: int) -> Path:
+    """`count` distinct events as one .jsonl file: the sample run events of ../shared/events in turn, each
+    copy with a run id of its own (an event's identity is its content). The same file on every call."""
+    templates = [e for f in complete_event_files() if isinstance(e := load_event(f.name), dict) and "run" in e]
+    lines = []
+    for index in range(count):
+        template = templates[index % len(templates)]
+        run = {**template["run"], "runId": str(uuid.uuid5(uuid.NAMESPACE_OID, str(index)))}
+        lines.append(orjson.dumps({**template, "run": run}))
+    path.write_bytes(b"\n".join(lines))
+    return path
+
+
+def test_a_store_failing_midway_keeps_the_committed_batches_and_a_rerun_completes(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = distinct_run_events(workdir / "events.jsonl", 1200)  # batches of 500, 500 and 200
+    writes = 0
+    write_batch = SqliteStore.write_batch
+
+    def failing_from_the_third(self: SqliteStore, batch: Sequence[EventRows]) -> list[WriteOutcome]:
+        nonlocal writes
+        writes += 1
+        if writes >= 3:
+            raise StoreUnavailable("disk I/O error")
+        return write_batch(self, batch)
+
+    monkeypatch.setattr(SqliteStore, "write_batch", failing_from_the_third)
+    code = main(["ingest", str(events)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert all_counts(captured.out) == (1000, 0, 0, 200)
+    assert "stopped early, the store is unavailable: disk I/O error" in captured.err
+    assert set(outcome_lines(captured.out, "failed").values()) == {
+        "not written: the store is unavailable: disk I/O error"
+    }
+    db = workdir / "lineage.db"
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM OL_EVENT").fetchone() == (1000,)
+
+    monkeypatch.setattr(SqliteStore, "write_batch", write_batch)  # the store works again
+    code, out = run(capsys, "ingest", str(events))
+    assert code == 0 and counts(out) == (200, 1000, 0)
+    assert sqlite3.connect(db).execute("SELECT COUNT(DISTINCT run_id) FROM OL_EVENT").fetchone() == (1200,)

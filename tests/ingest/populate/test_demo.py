@@ -15,9 +15,9 @@ def test_demo_is_valid_idempotent_and_has_a_cycle(tmp_path: Path) -> None:
     try:
         store.create_schema()
         first = populate_demo(store, strict=True)
-        assert (first.stored, first.duplicate, first.rejected) == (len(demo_events()), 0, [])
+        assert (first.committed, first.duplicate, first.rejected, first.failed) == (len(demo_events()), 0, [], [])
         second = populate_demo(store)
-        assert (second.stored, second.duplicate) == (0, len(demo_events()))
+        assert (second.committed, second.duplicate) == (0, len(demo_events()))
         ltv = field_key(NAMESPACE, "DIM.CUSTOMER", "lifetime_value")
         cycle = column_lineage(store, [ltv], Way.UPSTREAM, 10, 1000)
         assert {(n.dataset, n.field) for n in cycle.nodes} >= {("FACT.CUSTOMER_LTV", "ltv")}
