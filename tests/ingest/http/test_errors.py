@@ -49,7 +49,7 @@ class FaultyStore(SqliteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.read_error: Exception | None = None
-        self.write_error: StoreError | None = None
+        self.write_error: Exception | None = None
         self.hold_reads = self.hold_writes = False
         self.writing = threading.Event()  # set once a held write has started
         self.release = threading.Event()
@@ -275,7 +275,7 @@ async def an_event_while_the_queue_is_full(serve: Serve) -> ClientResponse:
 @error_path(503, "SHUTTING_DOWN")
 async def an_event_once_the_writer_stopped(serve: Serve) -> ClientResponse:
     server = await serve()
-    await server.app[BATCHER].stop()  # what shutdown does before the store closes
+    await server.app[BATCHER].stop(within=WAIT)  # what shutdown does before the store closes
     return await server.post(SINGLE, event())
 
 
@@ -301,6 +301,13 @@ async def a_read_while_the_store_is_unavailable(serve: Serve) -> ClientResponse:
     server = await serve()
     server.store.read_error = StoreUnavailable("database is locked")
     return await server.client.get(NAMESPACES)
+
+
+@error_path(503, "STORE_ERROR")
+async def an_event_whose_write_raises_a_bug(serve: Serve) -> ClientResponse:
+    server = await serve()
+    server.store.write_error = RuntimeError("a parameter builder broke")  # not a StoreError: the writer survives
+    return await server.post(SINGLE, event())
 
 
 @error_path(503, "STORE_ERROR")
@@ -359,7 +366,7 @@ async def a_method_the_route_does_not_take(serve: Serve) -> ClientResponse:
 @error_path(503, "NOT_READY", READY_FIELDS)
 async def readiness_once_the_writer_stopped(serve: Serve) -> ClientResponse:
     server = await serve()
-    await server.app[BATCHER].stop()
+    await server.app[BATCHER].stop(within=WAIT)
     return await server.client.get("/ready")
 
 
