@@ -16,12 +16,12 @@ import orjson
 from aiohttp import web
 
 from ingest.events import Accepted, prepare
-from ingest.events.timestamps import utc_now
 from ingest.http.body import read_json
 from ingest.http.errors import ApiError, error_body
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS
 from ingest.writing.batcher import PoisonEvent, QueueFull, Stopped
 from schemas.store import StoreError, StoreUnavailable, WriteOutcome
+from schemas.times import utc_now
 
 logger = logging.getLogger(__name__)
 

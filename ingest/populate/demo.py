@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 
 from ingest.events import Accepted, prepare
-from ingest.events.timestamps import utc_now
 from schemas.store import Store, WriteOutcome
+from schemas.times import utc_now
 
 NAMESPACE = "teradata://demo-td:1025"
 JOB_NAMESPACE = "demo-airflow"

@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 
 from ingest.events import Accepted, prepare
-from ingest.events.timestamps import utc_now
 from schemas.store import Store, WriteOutcome
+from schemas.times import utc_now
 
 logger = logging.getLogger(__name__)
 
