@@ -97,7 +97,7 @@ def _warnings(accepted: Accepted) -> list[dict[str, str]]:
 
 
 def _retry_headers(request: web.Request) -> dict[str, str]:
-    return {"Retry-After": str(request.app[SETTINGS].retry_after_seconds)}
+    return {"Retry-After": str(request.app[SETTINGS].http.retry_after_seconds)}
 
 
 async def post_event(request: web.Request) -> web.Response:
@@ -139,10 +139,11 @@ async def post_batch(request: web.Request) -> web.Response:
     if not isinstance(value, list):
         metrics.events_rejected.inc(reason=WrongShape.code)
         raise WrongShape("the batch endpoint takes a JSON array of events; send a single event to /api/v1/lineage")
-    if len(value) > settings.max_batch_events:
+    if len(value) > settings.http.max_batch_events:
         metrics.events_rejected.inc(len(value), reason=TooManyEvents.code)
         raise TooManyEvents(
-            f"the batch holds {len(value)} events; the limit is {settings.max_batch_events} (LINEAGE_MAX_BATCH_EVENTS)"
+            f"the batch holds {len(value)} events; the limit is {settings.http.max_batch_events} "
+            "(LINEAGE_MAX_BATCH_EVENTS)"
         )
     metrics.events_received.inc(len(value), endpoint=BATCH)
     batch = _Batch(len(value))
