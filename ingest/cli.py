@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"lineage: bad setting: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.http.log_format)
     try:
         code: int = args.run(settings, args)
     except StoreError as exc:
@@ -86,14 +86,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             print("lineage: the schema is not current; run `lineage schema upgrade` first", file=sys.stderr)
             return 2
     # The command line wins over the environment; the app sees the values it really serves with.
-    settings = replace(
-        settings,
-        host=args.host or settings.host,
-        api_port=args.port or settings.api_port,
-        workers=args.workers or settings.workers,
+    http = settings.http
+    http = replace(
+        http, host=args.host or http.host, api_port=args.port or http.api_port, workers=args.workers or http.workers
     )
-    host, port, workers = settings.host, settings.api_port, settings.workers
-    logger.info("store %s; listening on http://%s:%d", settings.store.masked(), host, port)
+    settings = replace(settings, http=http)
+    host, port, workers = http.host, http.api_port, http.workers
+    logger.info("store %s; listening on http://%s:%d", settings.store.dsn.masked(), host, port)
 
     def make_app() -> web.Application:
         return create_app(settings, _open(settings))
@@ -130,10 +129,10 @@ def _populate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _qvci_check(settings: Settings, args: argparse.Namespace) -> int:
-    if settings.store.dialect is not Dialect.TERADATA:
+    if settings.store.dsn.dialect is not Dialect.TERADATA:
         print("lineage: qvci-check needs a Teradata store (TERADATA_HOST or a teradata:// LINEAGE_STORE)")
         return 2
-    code, message = qvci_check(settings.store)
+    code, message = qvci_check(settings.store.dsn)
     print(message)
     return code
 
@@ -189,7 +188,7 @@ def _run_schema(settings: Settings, action: str) -> int:
     latest = status.applied[-1] if status.applied else None
     what = f"{len(executed)} statements run" if executed else "nothing to do"
     version = f"version {latest.version} ({latest.name})" if latest else "no version"
-    print(f"{settings.store.masked()}: {what}; schema at {version}")
+    print(f"{settings.store.dsn.masked()}: {what}; schema at {version}")
     return 0
 
 
@@ -213,4 +212,4 @@ def _schema_ddl(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _open(settings: Settings) -> Store:
-    return open_store(settings.store)
+    return open_store(settings.store.dsn)

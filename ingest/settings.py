@@ -1,18 +1,23 @@
-"""Settings: one frozen dataclass, built once at start-up from the environment, then `.env`, then defaults.
+"""Settings: frozen dataclasses, built once at start-up from the environment, then `.env`, then defaults.
 
-`VARIABLES` is the one list of every setting; `lineage config` prints it and a test holds the operations
-guide's Configuration table to it. A bad value raises SettingsError naming the variable and the value,
-and start-up stops with that one line.
+Settings holds one group per part of the server: `store`, `http`, `query` and `cache` (the last two are
+query.config's own QueryConfig and CacheConfig), plus the two variables every command reads. Each field a
+variable sets carries the variable in its metadata (see `_var`); `VARIABLES`, the one list of every setting,
+is derived from those fields, so a default is written once, on its field. `lineage config` prints the list
+and a test holds the operations guide's Configuration table to it. A bad value raises SettingsError naming
+the variable and the value, and start-up stops with that one line. The design's `populate` and `retention`
+groups arrive with their first variable.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
+from query.config import CacheConfig, QueryConfig
 from schemas.dsn import Dialect, Dsn, parse_dsn
 
 DEFAULT_STORE = "sqlite:///./lineage.db"
@@ -83,294 +88,210 @@ def _origins(value: str) -> tuple[str, ...]:
     return origins
 
 
-def _redis_addr(value: str) -> str:
-    if value:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host:
-            raise ValueError("expected host:port, or empty to disable the cache")
-        _int_in(1, 65535)(port)
-    return value
+def _var(
+    env: str,
+    meaning: str,
+    used_by: str,
+    *,
+    legacy: str | None = None,
+    secret: bool = False,
+    cast: Callable[[str], Any] | None = None,
+    low: int | None = None,
+    high: int | None = None,
+) -> dict[str, Any]:
+    """A field's metadata naming the variable that sets it (query.config writes the same keys as literals).
+    Integers give `low` and `high`; a field whose type has no standard cast gives `cast`."""
+    meta: dict[str, Any] = {"env": env, "meaning": meaning, "used_by": used_by, "legacy": legacy, "secret": secret}
+    if cast is not None:
+        meta["cast"] = cast
+    if low is not None:
+        meta |= {"low": low, "high": high}
+    return meta
 
 
-def _dsn(value: str) -> Dsn:
-    return parse_dsn(value)
+TERADATA = "store, populate"
 
 
 @dataclass(frozen=True, slots=True)
-class Variable:
-    name: str
-    attr: str  # the Settings field it fills
-    default: str | None  # None: unset unless given
-    cast: Callable[[str], Any]
-    meaning: str
-    used_by: str
-    legacy: str | None = None
-    secret: bool = False
+class StoreSettings:
+    """Where the OL_* tables live. The Teradata variables form the DSN when LINEAGE_STORE is not set."""
+
+    dsn: Dsn = field(
+        metadata=_var(
+            "LINEAGE_STORE",
+            f"where the OL_* tables live, as a DSN; default {DEFAULT_STORE}, or Teradata when TERADATA_HOST is set",
+            "serve, ingest, schema",
+            cast=parse_dsn,
+        )
+    )
+    teradata_host: str | None = field(
+        default=None,
+        metadata=_var(
+            "TERADATA_HOST",
+            "Teradata host; when set and LINEAGE_STORE is not, the store is Teradata",
+            TERADATA,
+            legacy="TD_HOST",
+        ),
+    )
+    teradata_user: str = field(
+        default="demo_user", metadata=_var("TERADATA_USER", "Teradata user", TERADATA, legacy="TD_USER")
+    )
+    teradata_password: str | None = field(
+        default=None,
+        metadata=_var(
+            "TERADATA_PASSWORD", "Teradata password; never logged", TERADATA, legacy="TD_PASSWORD", secret=True
+        ),
+    )
+    teradata_database: str = field(
+        default="demo_user",
+        metadata=_var("TERADATA_DATABASE", "database holding the OL_* tables", TERADATA, legacy="TD_DATABASE"),
+    )
+    teradata_port: int = field(
+        default=1025, metadata=_var("TERADATA_PORT", "Teradata port", TERADATA, low=1, high=65535)
+    )
 
 
-PORT = _int_in(1, 65535)
-DEPTH = _int_in(1, 1000)
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The server: where it listens, who may call it, how much a request may carry, how writes are batched."""
 
-VARIABLES: tuple[Variable, ...] = (
-    Variable(
-        "TERADATA_HOST",
-        "teradata_host",
-        None,
-        _optional,
-        "Teradata host; when set and LINEAGE_STORE is not, the store is Teradata",
-        "store, populate",
-        "TD_HOST",
-    ),
-    Variable("TERADATA_USER", "teradata_user", "demo_user", _text, "Teradata user", "store, populate", "TD_USER"),
-    Variable(
-        "TERADATA_PASSWORD",
-        "teradata_password",
-        None,
-        _optional,
-        "Teradata password; never logged",
-        "store, populate",
-        "TD_PASSWORD",
-        secret=True,
-    ),
-    Variable(
-        "TERADATA_DATABASE",
-        "teradata_database",
-        "demo_user",
-        _text,
-        "database holding the OL_* tables",
-        "store, populate",
-        "TD_DATABASE",
-    ),
-    Variable("TERADATA_PORT", "teradata_port", "1025", PORT, "Teradata port", "store, populate"),
-    Variable("API_PORT", "api_port", "8080", PORT, "HTTP port the server listens on", "serve", "PORT"),
-    Variable(
-        "REDIS_ADDR",
-        "redis_addr",
-        "localhost:6379",
-        _redis_addr,
-        "query cache as host:port; unreachable means no cache; empty disables it",
-        "query",
-    ),
-    Variable("REDIS_PASSWORD", "redis_password", None, _optional, "Redis password", "query", secret=True),
-    Variable("REDIS_DB", "redis_db", "0", _int_in(0, 1_000_000), "Redis database number", "query"),
-    Variable(
-        "VALIDATION_MAX_DEPTH_LIMIT",
-        "validation_max_depth_limit",
-        "20",
-        DEPTH,
-        "largest lineage maxDepth accepted",
-        "query",
-    ),
-    Variable(
-        "VALIDATION_DEFAULT_MAX_DEPTH",
-        "validation_default_max_depth",
-        "5",
-        DEPTH,
-        "lineage maxDepth when none is given",
-        "query",
-    ),
-    Variable(
-        "VALIDATION_MIN_MAX_DEPTH",
-        "validation_min_max_depth",
-        "1",
-        DEPTH,
-        "smallest lineage maxDepth accepted",
-        "query",
-    ),
-    Variable(
-        "LINEAGE_STORE",
-        "store",
-        None,
-        _dsn,
-        f"where the OL_* tables live, as a DSN; default {DEFAULT_STORE}, or Teradata when TERADATA_HOST is set",
-        "serve, ingest, schema",
-    ),
-    Variable(
-        "LINEAGE_VALIDATION",
-        "validation",
-        "lenient",
-        _choice("lenient", "strict"),
-        "lenient keeps a standard facet that breaks its schema, with a warning; strict rejects the event",
-        "serve, ingest",
-    ),
-    Variable(
-        "LINEAGE_HOST", "host", "127.0.0.1", _text, "address the server binds; 0.0.0.0 for every interface", "serve"
-    ),
-    Variable(
-        "LINEAGE_LOG_LEVEL",
-        "log_level",
-        "info",
-        _choice("debug", "info", "warning", "error"),
-        "log level",
-        "serve, ingest, schema",
-    ),
-    Variable(
-        "LINEAGE_LOG_FORMAT",
-        "log_format",
-        "text",
-        _choice("text", "json"),
-        "text, or json for one JSON object per log line",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_WORKERS",
-        "workers",
-        "1",
-        _int_in(1, 64),
-        "server processes sharing the port (SO_REUSEPORT); `lineage serve --workers` overrides",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_API_KEYS",
-        "api_keys",
-        "",
-        _api_keys,
-        "comma-separated keys accepted as `Authorization: Bearer <key>`; several allow rotation; "
-        "empty leaves ingestion open",
-        "serve",
-        secret=True,
-    ),
-    Variable(
-        "LINEAGE_PROTECT_READS", "protect_reads", "false", _bool, "true: read endpoints need an API key too", "serve"
-    ),
-    Variable(
-        "LINEAGE_CORS_ORIGINS",
-        "cors_origins",
-        "",
-        _origins,
-        "comma-separated origins allowed to call the API from a browser; empty disables CORS",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_BATCH_MAX_EVENTS",
-        "batch_max_events",
-        "500",
-        _int_in(1, 100_000),
-        "events written in one transaction at most",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_BATCH_MAX_DELAY_MS",
-        "batch_max_delay_ms",
-        "2",
-        _int_in(0, 10_000),
-        "how long the writer waits for more events once one is queued",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_QUEUE_MAX_EVENTS",
-        "queue_max_events",
-        "10000",
-        _int_in(1, 10_000_000),
-        "events waiting to be written at most; beyond it requests get 503 with Retry-After",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_RETRY_AFTER_SECONDS", "retry_after_seconds", "1", _int_in(1, 3600), "the Retry-After of a 503", "serve"
-    ),
-    Variable(
-        "LINEAGE_MAX_BODY_BYTES",
-        "max_body_bytes",
-        "16777216",
-        _int_in(1024, 2**31),
-        "largest request body as sent (compressed or not); beyond it 413",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_MAX_DECOMPRESSED_BYTES",
-        "max_decompressed_bytes",
-        "67108864",
-        _int_in(1024, 2**32),
-        "largest body after gunzip, checked while inflating; beyond it 413",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_MAX_JSON_DEPTH",
-        "max_json_depth",
-        "100",
-        _int_in(8, 1000),
-        "deepest JSON nesting accepted; deeper is 400",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_MAX_BATCH_EVENTS",
-        "max_batch_events",
-        "1000",
-        _int_in(1, 100_000),
-        "most events in one batch request; more is 413",
-        "serve",
-    ),
-    Variable(
-        "LINEAGE_MAX_NODES",
-        "max_nodes",
-        "10000",
-        _int_in(1, 10_000_000),
-        "nodes one lineage answer may hold; beyond it the answer stops with truncated: true",
-        "query",
-    ),
-    Variable(
-        "LINEAGE_MAX_PAGE_SIZE",
-        "max_page_size",
-        "1000",
-        _int_in(1, 100_000),
-        "largest `limit` a list or search accepts",
-        "query",
-    ),
-    Variable(
-        "LINEAGE_MAX_DATABASE_DATASETS",
-        "max_database_datasets",
-        "1000",
-        _int_in(1, 1_000_000),
-        "datasets a database-level lineage starts from at most",
-        "query",
-    ),
-    Variable(
-        "LINEAGE_CACHE_TTL_SECONDS",
-        "cache_ttl_seconds",
-        "300",
-        _int_in(1, 86_400),
-        "how long a cached lineage answer lives in Redis",
-        "query",
-    ),
-)
+    host: str = field(
+        default="127.0.0.1",
+        metadata=_var("LINEAGE_HOST", "address the server binds; 0.0.0.0 for every interface", "serve"),
+    )
+    api_port: int = field(
+        default=8080,
+        metadata=_var("API_PORT", "HTTP port the server listens on", "serve", legacy="PORT", low=1, high=65535),
+    )
+    workers: int = field(
+        default=1,
+        metadata=_var(
+            "LINEAGE_WORKERS",
+            "server processes sharing the port (SO_REUSEPORT); `lineage serve --workers` overrides",
+            "serve",
+            low=1,
+            high=64,
+        ),
+    )
+    log_format: str = field(
+        default="text",
+        metadata=_var(
+            "LINEAGE_LOG_FORMAT",
+            "text, or json for one JSON object per log line",
+            "serve",
+            cast=_choice("text", "json"),
+        ),
+    )
+    api_keys: tuple[str, ...] = field(
+        default=(),
+        metadata=_var(
+            "LINEAGE_API_KEYS",
+            "comma-separated keys accepted as `Authorization: Bearer <key>`; several allow rotation; "
+            "empty leaves ingestion open",
+            "serve",
+            secret=True,
+            cast=_api_keys,
+        ),
+    )
+    protect_reads: bool = field(
+        default=False, metadata=_var("LINEAGE_PROTECT_READS", "true: read endpoints need an API key too", "serve")
+    )
+    cors_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=_var(
+            "LINEAGE_CORS_ORIGINS",
+            "comma-separated origins allowed to call the API from a browser; empty disables CORS",
+            "serve",
+            cast=_origins,
+        ),
+    )
+    batch_max_events: int = field(
+        default=500,
+        metadata=_var(
+            "LINEAGE_BATCH_MAX_EVENTS", "events written in one transaction at most", "serve", low=1, high=100_000
+        ),
+    )
+    batch_max_delay_ms: int = field(
+        default=2,
+        metadata=_var(
+            "LINEAGE_BATCH_MAX_DELAY_MS",
+            "how long the writer waits for more events once one is queued",
+            "serve",
+            low=0,
+            high=10_000,
+        ),
+    )
+    queue_max_events: int = field(
+        default=10_000,
+        metadata=_var(
+            "LINEAGE_QUEUE_MAX_EVENTS",
+            "events waiting to be written at most; beyond it requests get 503 with Retry-After",
+            "serve",
+            low=1,
+            high=10_000_000,
+        ),
+    )
+    retry_after_seconds: int = field(
+        default=1, metadata=_var("LINEAGE_RETRY_AFTER_SECONDS", "the Retry-After of a 503", "serve", low=1, high=3600)
+    )
+    max_body_bytes: int = field(
+        default=16 * 2**20,
+        metadata=_var(
+            "LINEAGE_MAX_BODY_BYTES",
+            "largest request body as sent (compressed or not); beyond it 413",
+            "serve",
+            low=1024,
+            high=2**31,
+        ),
+    )
+    max_decompressed_bytes: int = field(
+        default=64 * 2**20,
+        metadata=_var(
+            "LINEAGE_MAX_DECOMPRESSED_BYTES",
+            "largest body after gunzip, checked while inflating; beyond it 413",
+            "serve",
+            low=1024,
+            high=2**32,
+        ),
+    )
+    max_json_depth: int = field(
+        default=100,
+        metadata=_var(
+            "LINEAGE_MAX_JSON_DEPTH", "deepest JSON nesting accepted; deeper is 400", "serve", low=8, high=1000
+        ),
+    )
+    max_batch_events: int = field(
+        default=1000,
+        metadata=_var(
+            "LINEAGE_MAX_BATCH_EVENTS", "most events in one batch request; more is 413", "serve", low=1, high=100_000
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    teradata_host: str | None
-    teradata_user: str
-    teradata_password: str | None
-    teradata_database: str
-    teradata_port: int
-    api_port: int
-    redis_addr: str
-    redis_password: str | None
-    redis_db: int
-    validation_max_depth_limit: int
-    validation_default_max_depth: int
-    validation_min_max_depth: int
-    store: Dsn
-    validation: str
-    host: str
-    log_level: str
-    log_format: str
-    workers: int
-    api_keys: tuple[str, ...]
-    protect_reads: bool
-    cors_origins: tuple[str, ...]
-    batch_max_events: int
-    batch_max_delay_ms: int
-    queue_max_events: int
-    retry_after_seconds: int
-    max_body_bytes: int
-    max_decompressed_bytes: int
-    max_json_depth: int
-    max_batch_events: int
-    max_nodes: int
-    max_page_size: int
-    max_database_datasets: int
-    cache_ttl_seconds: int
+    """Everything the commands read, by group. Build it with from_env(); `dataclasses.replace` for overrides."""
+
+    store: StoreSettings
+    http: HttpSettings
+    query: QueryConfig
+    cache: CacheConfig
     sources: Mapping[str, str]  # variable name -> where its value came from
+    validation: str = field(
+        default="lenient",
+        metadata=_var(
+            "LINEAGE_VALIDATION",
+            "lenient keeps a standard facet that breaks its schema, with a warning; strict rejects the event",
+            "serve, ingest",
+            cast=_choice("lenient", "strict"),
+        ),
+    )
+    log_level: str = field(
+        default="info",
+        metadata=_var(
+            "LINEAGE_LOG_LEVEL", "log level", "serve, ingest, schema", cast=_choice("debug", "info", "warning", "error")
+        ),
+    )
 
     @property
     def strict(self) -> bool:
@@ -382,22 +303,24 @@ class Settings:
         layers: list[tuple[str, Mapping[str, str]]] = [("environment", os.environ if environ is None else environ)]
         if env_file is not None and env_file.is_file():
             layers.append((str(env_file), read_env_file(env_file)))
-        values: dict[str, Any] = {}
+        values: dict[str | None, dict[str, Any]] = {group: {} for group in (None, *GROUPS)}
         sources: dict[str, str] = {}
         for var in VARIABLES:
             raw, source = _lookup(var, layers)
             sources[var.name] = source
-            values[var.attr] = None if raw is None else _cast(var, raw)
-        if values["store"] is None:
-            values["store"], sources["LINEAGE_STORE"] = _default_store(values)
-        _check_depths(values)
-        return cls(**values, sources=sources)
+            values[var.group][var.attr] = var.value if raw is None else _cast(var, raw)
+        store = values["store"]
+        if store["dsn"] is None:
+            store["dsn"], sources["LINEAGE_STORE"] = _default_store(store)
+        _check_depths(values["query"])
+        groups = {name: group(**values[name]) for name, group in GROUPS.items()}
+        return cls(**groups, **values[None], sources=sources)
 
     def effective(self) -> list[tuple[str, str, str]]:
         """(variable, value as text with secrets masked, source) for every variable, for `lineage config`."""
         rows = []
         for var in VARIABLES:
-            value = getattr(self, var.attr)
+            value = getattr(self if var.group is None else getattr(self, var.group), var.attr)
             if isinstance(value, Dsn):
                 text = value.masked()
             elif value is None or value == ():
@@ -410,12 +333,83 @@ class Settings:
         return rows
 
 
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One environment variable, read off the metadata of the field it sets."""
+
+    name: str
+    group: str | None  # the Settings group holding the field; None for a field of Settings itself
+    attr: str  # the field it fills
+    default: str | None  # as an operator writes it; None: unset unless given
+    value: Any  # the field's default value, used when the variable is unset
+    cast: Callable[[str], Any]
+    meaning: str
+    used_by: str
+    legacy: str | None = None
+    secret: bool = False
+
+
+def _variables(owner: type[Any], group: str | None) -> list[Variable]:
+    hints = get_type_hints(owner)
+    return [_variable(f, hints[f.name], group) for f in fields(owner) if "env" in f.metadata]
+
+
+def _variable(f: Field[Any], hint: Any, group: str | None) -> Variable:
+    meta = f.metadata
+    value = None if f.default is MISSING else f.default
+    return Variable(
+        name=meta["env"],
+        group=group,
+        attr=f.name,
+        default=_as_text(value),
+        value=value,
+        cast=meta.get("cast") or _standard_cast(hint, meta),
+        meaning=meta["meaning"],
+        used_by=meta["used_by"],
+        legacy=meta.get("legacy"),
+        secret=meta.get("secret", False),
+    )
+
+
+def _standard_cast(hint: Any, meta: Mapping[str, Any]) -> Callable[[str], Any]:
+    if hint is int:
+        return _int_in(meta["low"], meta["high"])
+    if hint is bool:
+        return _bool
+    if hint is str:
+        return _text
+    if hint == str | None:
+        return _optional
+    raise TypeError(f"{meta['env']}: no standard cast for {hint}; give `cast` in its metadata")
+
+
+def _as_text(value: Any) -> str | None:
+    """A default as the variable would spell it: `false`, `a,b`, `` for an empty list."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+# The groups are the fields of Settings typed as dataclasses; `sources` is not one.
+GROUPS: dict[str, type[Any]] = {
+    name: hint for name, hint in get_type_hints(Settings).items() if hasattr(hint, "__dataclass_fields__")
+}
+VARIABLES: tuple[Variable, ...] = (
+    *(var for name, group in GROUPS.items() for var in _variables(group, name)),
+    *_variables(Settings, None),
+)
+
+
 def _lookup(var: Variable, layers: list[tuple[str, Mapping[str, str]]]) -> tuple[str | None, str]:
     for label, env in layers:
         for name in (var.name, var.legacy):
             if name is not None and name in env:
                 return env[name], label if name == var.name else f"{label} ({name})"
-    return var.default, "default"
+    return None, "default"
 
 
 def _cast(var: Variable, raw: str) -> Any:
@@ -426,22 +420,22 @@ def _cast(var: Variable, raw: str) -> Any:
         raise SettingsError(f"{var.name}={shown!r}: {exc}") from None
 
 
-def _default_store(values: Mapping[str, Any]) -> tuple[Dsn, str]:
-    if values["teradata_host"]:
+def _default_store(store: Mapping[str, Any]) -> tuple[Dsn, str]:
+    if store["teradata_host"]:
         dsn = Dsn(
             Dialect.TERADATA,
-            host=values["teradata_host"],
-            port=values["teradata_port"],
-            user=values["teradata_user"],
-            password=values["teradata_password"] or "",
-            database=values["teradata_database"],
+            host=store["teradata_host"],
+            port=store["teradata_port"],
+            user=store["teradata_user"],
+            password=store["teradata_password"] or "",
+            database=store["teradata_database"],
         )
         return dsn, "TERADATA_HOST"
     return parse_dsn(DEFAULT_STORE), "default"
 
 
-def _check_depths(values: Mapping[str, Any]) -> None:
-    low, default, high = (values[f"validation_{k}"] for k in ("min_max_depth", "default_max_depth", "max_depth_limit"))
+def _check_depths(query: Mapping[str, Any]) -> None:
+    low, default, high = query["min_depth"], query["default_depth"], query["max_depth"]
     if not low <= default <= high:
         raise SettingsError(
             f"VALIDATION_DEFAULT_MAX_DEPTH={default!r}: must lie between VALIDATION_MIN_MAX_DEPTH={low} "

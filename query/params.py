@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from query.config import QueryConfig
 from query.errors import bad_parameter
 from query.lineage import Way
 from schemas.store import Page
+from schemas.times import format_store_time, parse_iso
 
 WAYS = {"upstream": Way.UPSTREAM, "downstream": Way.DOWNSTREAM, "both": Way.BOTH}
 
@@ -66,14 +66,14 @@ def boolean(query: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def timestamp(query: Mapping[str, str], name: str, default: str) -> str:
-    """An ISO 8601 date-time parameter as the stores' UTC text; no offset means UTC."""
+    """An ISO 8601 date or date-time parameter as store text; no offset means UTC."""
     raw = query.get(name, "").strip()
     if not raw:
         return default
+    # An unencoded `+02:00` arrives as ` 02:00`: the query string decodes `+` to a space.
+    text = raw.replace(" ", "+", 1) if "T" in raw else raw
     try:
-        moment = datetime.fromisoformat(raw.replace("z", "Z").replace(" ", "+", 1) if "T" in raw else raw)
+        moment, _ = parse_iso(text)
     except ValueError:
         raise bad_parameter(name, f"{raw!r} is not an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return format_store_time(moment)

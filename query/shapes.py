@@ -1,4 +1,4 @@
-"""JSON helpers both read APIs share: the JSON object type, store times as ISO 8601, field order, names."""
+"""JSON helpers both read APIs share: the JSON object type, field order, names (times: schemas.times)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,6 @@ from typing import Any
 from schemas.store import FieldInfo
 
 JSON = dict[str, Any]
-
-
-def iso(value: str | None) -> str | None:
-    """Store time (`2024-05-01 10:00:01.000000`, UTC) -> ISO 8601 (`2024-05-01T10:00:01.000000Z`)."""
-    if value is None:
-        return None
-    text = str(value).replace(" ", "T", 1)
-    return text if text.endswith("Z") or "+" in text else text + "Z"
 
 
 def field_order(f: FieldInfo) -> tuple[int, str]:

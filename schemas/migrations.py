@@ -34,6 +34,7 @@ from schemas.dsn import Dialect
 from schemas.sql import ddl
 from schemas.store import Migration, SchemaStatus, StoreError
 from schemas.tables import OL_SCHEMA_VERSION, TABLES, ColType, Column, Index, Table
+from schemas.times import format_store_time
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ def upgrade(target: Target, *, now: datetime | None = None) -> list[str]:
     pending = unrecorded(catalog)
     if pending:
         insert = ddl.insert_schema_version(target.dialect, target.database)
-        applied_at = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S")
+        applied_at = format_store_time(now or datetime.now(UTC), "seconds")  # the column is TIMESTAMP(0)
         for migration in pending:
             params = (migration.version, SPEC_VERSION, migration.schema_version, applied_at, migration.description,
                       migration.name)  # fmt: skip

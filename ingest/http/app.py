@@ -16,10 +16,9 @@ from ingest.http.errors import HANDLER_TIMEOUT, error_middleware
 from ingest.http.metrics import ServerMetrics, metrics_middleware
 from ingest.http.server import SHUTDOWN_TIMEOUT
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
-from ingest.settings import Settings
+from ingest.settings import HttpSettings, Settings
 from ingest.writing.batcher import Batcher
 from query.cache import LineageCache
-from query.config import CacheConfig, QueryConfig
 from query.routes import setup_query
 from query.typedefs import QUERY_CACHE
 from schemas.store import Store
@@ -34,20 +33,20 @@ def create_app(settings: Settings, store: Store, *, handler_timeout: float = HAN
     # Each middleware costs every request a coroutine layer: CORS and auth join only when configured.
     middlewares = [
         metrics_middleware(metrics),
-        *([cors_middleware] if settings.cors_origins else []),
-        error_middleware(settings.retry_after_seconds, handler_timeout),
-        *([auth_middleware] if settings.api_keys else []),
+        *([cors_middleware] if settings.http.cors_origins else []),
+        error_middleware(settings.http.retry_after_seconds, handler_timeout),
+        *([auth_middleware] if settings.http.api_keys else []),
     ]
-    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=middlewares, client_max_size=settings.http.max_body_bytes)
     app[SETTINGS] = settings
     app[STORE] = store
     app[METRICS] = metrics
     app[BODY_LIMITS] = BodyLimits(
-        max_body_bytes=settings.max_body_bytes,
-        max_decompressed_bytes=settings.max_decompressed_bytes,
-        max_json_depth=settings.max_json_depth,
+        max_body_bytes=settings.http.max_body_bytes,
+        max_decompressed_bytes=settings.http.max_decompressed_bytes,
+        max_json_depth=settings.http.max_json_depth,
     )
-    setup_query(app, store, _query_config(settings), LineageCache(_cache_config(settings)))
+    setup_query(app, store, settings.query, LineageCache(settings.cache))
     # After setup_query: cleanup runs in reverse, so the writer drains while the query cache is still open.
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/health", ops.health)
@@ -68,15 +67,15 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
     batcher = Batcher(
         app[STORE],
-        max_events=settings.batch_max_events,
-        max_delay=settings.batch_max_delay_ms / 1000,
-        queue_events=settings.queue_max_events,
+        max_events=settings.http.batch_max_events,
+        max_delay=settings.http.batch_max_delay_ms / 1000,
+        queue_events=settings.http.queue_max_events,
         observe=observe,
         after_commit=app[QUERY_CACHE].invalidate,  # a query right after an ingest sees the new lineage
     )
     app[BATCHER] = batcher
     metrics.queue_depth.set_function(lambda: batcher.depth)
-    _warn_if_open(settings)
+    _warn_if_open(settings.http)
     batcher.start()
     yield
     # Bounded even if the writer died or a write hangs: SIGTERM must end the process.
@@ -84,27 +83,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[STORE].close()
 
 
-def _query_config(settings: Settings) -> QueryConfig:
-    return QueryConfig(
-        min_depth=settings.validation_min_max_depth,
-        default_depth=settings.validation_default_max_depth,
-        max_depth=settings.validation_max_depth_limit,
-        max_nodes=settings.max_nodes,
-        max_page_size=settings.max_page_size,
-        max_database_datasets=settings.max_database_datasets,
-    )
-
-
-def _cache_config(settings: Settings) -> CacheConfig:
-    return CacheConfig(
-        addr=settings.redis_addr,
-        password=settings.redis_password,
-        db=settings.redis_db,
-        ttl_seconds=settings.cache_ttl_seconds,
-    )
-
-
-def _warn_if_open(settings: Settings) -> None:
+def _warn_if_open(settings: HttpSettings) -> None:
     if settings.api_keys:
         return
     try:

@@ -46,13 +46,13 @@ def needs_key(request: web.Request, protect_reads: bool) -> bool:
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    if settings.api_keys and needs_key(request, settings.protect_reads):
+    if settings.http.api_keys and needs_key(request, settings.http.protect_reads):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise MissingKey(
                 "an API key is required: send `Authorization: Bearer <key>`",
                 headers={"WWW-Authenticate": 'Bearer realm="lineage"'},
             )
-        if not key_matches(token.strip(), settings.api_keys):
+        if not key_matches(token.strip(), settings.http.api_keys):
             raise WrongKey("the API key is not valid")
     return await handler(request)

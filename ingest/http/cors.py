@@ -17,7 +17,7 @@ MAX_AGE = "600"
 
 @web.middleware
 async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    origins = request.app[SETTINGS].cors_origins
+    origins = request.app[SETTINGS].http.cors_origins
     origin = request.headers.get("Origin")
     allowed = origin is not None and origin in origins
     preflight = request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers

@@ -16,13 +16,13 @@ import orjson
 from aiohttp import web
 
 from ingest.events import Accepted, prepare
-from ingest.events.timestamps import utc_now
 from ingest.http.body import read_json
 from ingest.http.errors import store_refusal
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS
 from ingest.writing.batcher import PoisonEvent, QueueFull, Stopped
 from query.errors import HttpError
 from schemas.store import StoreError, WriteOutcome
+from schemas.times import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +134,11 @@ async def post_batch(request: web.Request) -> web.Response:
     if not isinstance(value, list):
         metrics.events_rejected.inc(reason=WrongShape.code)
         raise WrongShape("the batch endpoint takes a JSON array of events; send a single event to /api/v1/lineage")
-    if len(value) > settings.max_batch_events:
+    if len(value) > settings.http.max_batch_events:
         metrics.events_rejected.inc(len(value), reason=TooManyEvents.code)
         raise TooManyEvents(
-            f"the batch holds {len(value)} events; the limit is {settings.max_batch_events} (LINEAGE_MAX_BATCH_EVENTS)"
+            f"the batch holds {len(value)} events; the limit is {settings.http.max_batch_events} "
+            "(LINEAGE_MAX_BATCH_EVENTS)"
         )
     metrics.events_received.inc(len(value), endpoint=BATCH)
     batch = _Batch(len(value))

@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass, field
 
 from ingest.events import Accepted, prepare
-from ingest.events.timestamps import utc_now
 from schemas.rows import EventRows
 from schemas.store import Store, StoreError, StoreUnavailable, WriteOutcome
+from schemas.times import utc_now
 
 logger = logging.getLogger(__name__)
 

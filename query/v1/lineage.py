@@ -19,11 +19,12 @@ from query.errors import bad_parameter
 from query.http import cached, in_thread, json_response
 from query.lineage import DATASET_NODE, JOB_NODE, FieldGraph, FieldNode, FieldPair, Way, column_lineage, job_graph
 from query.nodeid import NodeId, NodeKind, dataset_node, field_node, job_node, parse_node_id
-from query.shapes import JSON, iso
+from query.shapes import JSON
 from query.typedefs import QUERY_CONFIG, QUERY_STORE
 from query.v1.routes import MARQUEZ_DEPTH, datasets_json, jobs_json
 from schemas.rows import field_key
 from schemas.store import SearchKind, Store, TimeWindow
+from schemas.times import store_to_iso
 
 EARLIEST = "0001-01-01 00:00:00.000000"
 LATEST = "9999-12-31 23:59:59.999999"
@@ -199,7 +200,7 @@ async def search(request: web.Request) -> web.Response:
             {
                 "type": RESULT_TYPES[hit.kind],
                 "name": hit.name,
-                "updatedAt": iso(hit.updated_at),
+                "updatedAt": store_to_iso(hit.updated_at),
                 "namespace": hit.namespace_uri,
                 "nodeId": node,
             }

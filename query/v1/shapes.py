@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from query.shapes import JSON, field_order, iso
+from query.shapes import JSON, field_order
 from schemas.store import DatasetInfo, FieldInfo, JobInfo, JobLink, NamespaceInfo, RunInfo
+from schemas.times import parse_store_time, store_to_iso
 
 # OpenLineage run states -> Marquez's RunState (NEW, RUNNING, COMPLETED, ABORTED, FAILED).
 RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED"}
@@ -14,8 +15,8 @@ RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED",
 def namespace(n: NamespaceInfo) -> JSON:
     return {
         "name": n.uri,
-        "createdAt": iso(n.created_at),
-        "updatedAt": iso(n.created_at),
+        "createdAt": store_to_iso(n.created_at),
+        "updatedAt": store_to_iso(n.created_at),
         "ownerName": None,
         "description": n.description,
         "isHidden": False,
@@ -28,8 +29,8 @@ def dataset(d: DatasetInfo, fields: Iterable[FieldInfo]) -> JSON:
         "type": "DB_TABLE",
         "name": d.name,
         "physicalName": d.name,
-        "createdAt": iso(d.created_at),
-        "updatedAt": iso(d.updated_at),
+        "createdAt": store_to_iso(d.created_at),
+        "updatedAt": store_to_iso(d.updated_at),
         "namespace": d.namespace_uri,
         "sourceName": d.namespace_uri,
         "fields": [
@@ -37,7 +38,7 @@ def dataset(d: DatasetInfo, fields: Iterable[FieldInfo]) -> JSON:
             for f in sorted(fields, key=field_order)
         ],
         "tags": [],
-        "lastModifiedAt": iso(d.updated_at),
+        "lastModifiedAt": store_to_iso(d.updated_at),
         "lastLifecycleState": "DROP" if d.is_active == "N" else None,
         "description": d.description,
         "facets": {},
@@ -47,13 +48,13 @@ def dataset(d: DatasetInfo, fields: Iterable[FieldInfo]) -> JSON:
 
 
 def run(r: RunInfo) -> JSON:
-    started, ended = iso(r.started_at), iso(r.ended_at)
+    started, ended = store_to_iso(r.started_at), store_to_iso(r.ended_at)
     return {
         "id": r.run_id,
-        "createdAt": iso(r.created_at),
-        "updatedAt": iso(r.last_event_time),
-        "nominalStartTime": iso(r.nominal_start_time),
-        "nominalEndTime": iso(r.nominal_end_time),
+        "createdAt": store_to_iso(r.created_at),
+        "updatedAt": store_to_iso(r.last_event_time),
+        "nominalStartTime": store_to_iso(r.nominal_start_time),
+        "nominalEndTime": store_to_iso(r.nominal_end_time),
         "state": RUN_STATES.get(r.state or "", "NEW"),
         "startedAt": started,
         "endedAt": ended,
@@ -68,12 +69,10 @@ def run(r: RunInfo) -> JSON:
 
 
 def _duration_ms(start: str | None, end: str | None) -> int | None:
-    from datetime import datetime
-
     if start is None or end is None:
         return None
     try:
-        delta = datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
+        delta = parse_store_time(end) - parse_store_time(start)
     except ValueError:
         return None
     return int(delta.total_seconds() * 1000)
@@ -94,8 +93,8 @@ def job(j: JobInfo, links: Iterable[JobLink], datasets: dict[str, DatasetInfo], 
         "name": j.name,
         "simpleName": simple,
         "parentJobName": parent or None,
-        "createdAt": iso(j.created_at),
-        "updatedAt": iso(j.updated_at),
+        "createdAt": store_to_iso(j.created_at),
+        "updatedAt": store_to_iso(j.updated_at),
         "namespace": j.namespace_uri,
         "inputs": ids("input"),
         "outputs": ids("output"),

@@ -13,10 +13,11 @@ from aiohttp import web
 
 from query.catalog import find_dataset
 from query.http import in_thread, json_response
-from query.shapes import JSON, field_order, iso, split_name
+from query.shapes import JSON, field_order, split_name
 from query.typedefs import QUERY_STORE
 from schemas.rows import make_key
 from schemas.store import DatasetInfo, Page, Store
+from schemas.times import store_to_iso
 
 RECENT_RUNS = 10  # newest writers looked at for statistics and SQL
 MAX_SQL = 100_000  # characters of SQL returned; longer is cut and flagged `truncated`
@@ -49,8 +50,8 @@ def _statistics(store: Store, d: DatasetInfo, segment: str) -> JSON:
         "tableName": table,
         "sourceType": d.source_type,
         "creatorName": creator if isinstance(creator, str) else None,
-        "createTimestamp": iso(d.created_at),
-        "lastAlterTimestamp": iso(d.updated_at),
+        "createTimestamp": store_to_iso(d.created_at),
+        "lastAlterTimestamp": store_to_iso(d.updated_at),
         "rowCount": _number(output.get("rowCount")),
         "sizeBytes": _number(output.get("size")),
         "tableComment": d.description,

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from query.lineage import FieldGraph, FieldNode, FieldPair
-from query.shapes import JSON, field_order, iso
+from query.shapes import JSON, field_order
 from schemas.store import DatasetInfo, FieldInfo, NamespaceInfo
+from schemas.times import store_to_iso
 
 DEFAULT_SPEC_VERSION = "2-0-2"
 
@@ -22,7 +23,7 @@ def namespace(n: NamespaceInfo) -> JSON:
         "uri": n.uri,
         "description": n.description,
         "specVersion": n.spec_version or DEFAULT_SPEC_VERSION,
-        "createdAt": iso(n.created_at),
+        "createdAt": store_to_iso(n.created_at),
     }
 
 
@@ -33,8 +34,8 @@ def dataset(d: DatasetInfo) -> JSON:
         "namespace": d.namespace_uri,
         "description": d.description,
         "sourceType": d.source_type,
-        "createdAt": iso(d.created_at),
-        "updatedAt": iso(d.updated_at),
+        "createdAt": store_to_iso(d.created_at),
+        "updatedAt": store_to_iso(d.updated_at),
     }
 
 

@@ -33,6 +33,7 @@ from schemas.sql import ddl
 from schemas.sql.upserts import WRITES, Params
 from schemas.store import StoreError
 from schemas.tables import OL_EVENT, OL_FACET, TABLES, Table
+from schemas.times import format_store_time
 
 TABLE_BY_NAME = {table.name: table for table in TABLES}
 ID_CHUNK = 100  # event ids per duplicate-check request; the last chunk is padded so the text never varies
@@ -373,7 +374,7 @@ def read_value(value: Any) -> Any:
     """A result value as schemas.sql.reads' types hold it: timestamps as store text, decimals as float, and the
     trailing blanks of CHAR(1) flags (Teradata pads CHAR results in a UTF8 session) removed."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return format_store_time(value)
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, str) and value.endswith(" ") and len(value.rstrip(" ")) <= 1:

@@ -23,7 +23,7 @@ def make_client(aiohttp_client: AiohttpClient, tmp_path: Path) -> MakeClient:
 
     async def make(**env: str) -> TestClient[web.Request, None]:
         settings = Settings.from_env({"LINEAGE_STORE": f"sqlite:///{tmp_path / 'lineage.db'}", **env}, None)
-        store = open_store(settings.store)
+        store = open_store(settings.store.dsn)
         store.upgrade_schema()
         server = TestServer(create_app(settings, store))
         await server.start_server(auto_decompress=False)

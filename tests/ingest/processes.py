@@ -55,7 +55,7 @@ def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
 
 def upgrade_schema(env: dict[str, str]) -> None:
     """What `lineage schema upgrade` does, in this process (faster than another interpreter)."""
-    store = open_store(Settings.from_env(env, None).store)
+    store = open_store(Settings.from_env(env, None).store.dsn)
     try:
         store.upgrade_schema()
     finally:

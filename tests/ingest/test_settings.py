@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import VARIABLES, Settings, SettingsError
+from ingest.settings import VARIABLES, HttpSettings, Settings, SettingsError
+from query.config import CacheConfig, QueryConfig
 from schemas.dsn import Dialect
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "operations_guide.md"
@@ -19,37 +20,56 @@ def settings(env: dict[str, str], env_file: Path | None = None) -> Settings:
 
 def test_defaults() -> None:
     s = settings({})
-    assert (s.api_port, s.teradata_port, s.teradata_user, s.teradata_database) == (8080, 1025, "demo_user", "demo_user")
-    assert (s.validation_min_max_depth, s.validation_default_max_depth, s.validation_max_depth_limit) == (1, 5, 20)
-    assert s.store.dialect is Dialect.SQLITE and s.store.path == "./lineage.db"
-    assert s.redis_addr == "localhost:6379" and s.redis_db == 0
-    assert not s.strict and s.host == "127.0.0.1"
+    assert (s.http.api_port, s.store.teradata_port, s.store.teradata_user, s.store.teradata_database) == (
+        8080,
+        1025,
+        "demo_user",
+        "demo_user",
+    )
+    assert (s.query.min_depth, s.query.default_depth, s.query.max_depth) == (1, 5, 20)
+    assert s.store.dsn.dialect is Dialect.SQLITE and s.store.dsn.path == "./lineage.db"
+    assert s.cache.addr == "localhost:6379" and s.cache.db == 0
+    assert not s.strict and s.http.host == "127.0.0.1"
     assert set(s.sources.values()) == {"default"}
+
+
+def test_each_default_is_its_fields_default() -> None:
+    s = settings({})
+    assert (s.http, s.query, s.cache) == (HttpSettings(), QueryConfig(), CacheConfig())
+    for var in VARIABLES:
+        if var.default is not None:
+            assert var.cast(var.default) == var.value, var.name  # the text a table shows means the field's value
+
+
+def test_a_variable_sets_its_field_in_its_group() -> None:
+    s = settings({"LINEAGE_MAX_NODES": "7", "REDIS_ADDR": "", "LINEAGE_BATCH_MAX_EVENTS": "9"})
+    assert (s.query.max_nodes, s.cache.addr, s.http.batch_max_events) == (7, "", 9)
+    assert {var.group for var in VARIABLES} == {"store", "http", "query", "cache", None}
 
 
 def test_primary_name_wins_over_legacy_alias() -> None:
     s = settings({"TD_HOST": "legacy", "TERADATA_HOST": "primary", "PORT": "9000"})
-    assert s.teradata_host == "primary" and s.sources["TERADATA_HOST"] == "environment"
-    assert s.api_port == 9000 and s.sources["API_PORT"] == "environment (PORT)"
+    assert s.store.teradata_host == "primary" and s.sources["TERADATA_HOST"] == "environment"
+    assert s.http.api_port == 9000 and s.sources["API_PORT"] == "environment (PORT)"
 
 
 def test_environment_then_env_file_then_default(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("# comment\nexport API_PORT=9100\nREDIS_DB='3'\nTERADATA_USER=\"etl\"\n")
     s = settings({"API_PORT": "9200"}, env_file)
-    assert s.api_port == 9200 and s.sources["API_PORT"] == "environment"
-    assert s.redis_db == 3 and s.sources["REDIS_DB"] == str(env_file)
-    assert s.teradata_user == "etl"
+    assert s.http.api_port == 9200 and s.sources["API_PORT"] == "environment"
+    assert s.cache.db == 3 and s.sources["REDIS_DB"] == str(env_file)
+    assert s.store.teradata_user == "etl"
 
 
 def test_teradata_host_makes_teradata_the_store() -> None:
     s = settings({"TD_HOST": "td.example", "TERADATA_PASSWORD": "pw", "TERADATA_PORT": "1026"})
-    assert s.store.dialect is Dialect.TERADATA
-    store = s.store
+    assert s.store.dsn.dialect is Dialect.TERADATA
+    store = s.store.dsn
     assert (store.host, store.port, store.user, store.database) == ("td.example", 1026, "demo_user", "demo_user")
     assert s.sources["LINEAGE_STORE"] == "TERADATA_HOST"
     explicit = settings({"TD_HOST": "td.example", "LINEAGE_STORE": "sqlite:////tmp/x.db"})
-    assert explicit.store.dialect is Dialect.SQLITE and explicit.store.path == "/tmp/x.db"
+    assert explicit.store.dsn.dialect is Dialect.SQLITE and explicit.store.dsn.path == "/tmp/x.db"
 
 
 @pytest.mark.parametrize(
@@ -98,9 +118,9 @@ def guide_table() -> dict[str, list[str]]:
     return rows
 
 
-def test_guide_documents_every_setting_and_nothing_else() -> None:
+def test_guide_documents_every_setting_in_order_and_nothing_else() -> None:
     table = guide_table()
-    assert set(table) == {var.name for var in VARIABLES}
+    assert list(table) == [var.name for var in VARIABLES]  # in the order of the groups, as `lineage config`
 
 
 def test_guide_table_gives_each_default_and_legacy_alias() -> None:

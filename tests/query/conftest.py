@@ -57,7 +57,7 @@ AppFactory = Callable[..., web.Application]
 def make_app() -> AppFactory:
     def build(store: Store, config: QueryConfig | None = None, cache: CacheConfig | None = None) -> web.Application:
         app = web.Application(middlewares=[error_middleware(retry_after_seconds=1)])
-        setup_query(app, store, config or QueryConfig(), LineageCache(cache or CacheConfig()))
+        setup_query(app, store, config or QueryConfig(), LineageCache(cache or CacheConfig(addr="")))
         return app
 
     return build

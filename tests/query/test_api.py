@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from ingest.populate.demo import JOB_NAMESPACE, NAMESPACE, populate_demo
 from query.config import QueryConfig
 from schemas.sqlite.store import SqliteStore
-from tests.query.conftest import AppFactory
+from tests.query.conftest import AppFactory, ingest
 
 V2 = "/api/v2/openlineage"
 DATASET_KEYS = {"id", "name", "namespace", "description", "sourceType", "createdAt", "updatedAt"}
@@ -142,6 +143,26 @@ async def test_v1_lineage_and_column_lineage(aiohttp_client: Any, make_app: AppF
     assert events["totalCount"] == 14 and len(events["events"]) == 3
     assert events["events"][0]["eventTime"] >= events["events"][1]["eventTime"]
     assert (await client.get("/api/v1/lineage?nodeId=table:x")).status == 400
+
+
+async def test_v1_events_window_in_the_year_500(aiohttp_client: Any, make_app: AppFactory, store: SqliteStore) -> None:
+    """`after`/`before` become the same text as stored times, also for years below 1000."""
+    ingest(store, [_event("0500-06-01T12:00:00Z"), _event("2024-06-01T12:00:00Z")])
+    client = await aiohttp_client(make_app(store))
+    window = "after=0500-01-01T00:00:00Z&before=0500-12-31T00:00:00Z"
+    body = await (await client.get(f"/api/v1/events/lineage?{window}")).json()
+    assert [e["eventTime"] for e in body["events"]] == ["0500-06-01T12:00:00Z"]
+    later = await (await client.get("/api/v1/events/lineage?after=0500-07-01T00:00:00Z")).json()
+    assert [e["eventTime"] for e in later["events"]] == ["2024-06-01T12:00:00Z"]
+
+
+def _event(time: str) -> dict[str, Any]:
+    return {
+        "eventType": "COMPLETE", "eventTime": time, "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "times", "name": "job"}, "inputs": [], "outputs": [],
+        "producer": "https://example.com/test",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    }  # fmt: skip
 
 
 async def test_marquez_client_lists_everything(aiohttp_server: Any, make_app: AppFactory, store: SqliteStore) -> None:

@@ -26,7 +26,7 @@ async def test_health_answers_ok(aiohttp_client: AiohttpClient, tmp_path: Path) 
 
 async def test_unknown_path_is_a_json_404(aiohttp_client: AiohttpClient, tmp_path: Path) -> None:
     settings = Settings.from_env({"LINEAGE_STORE": f"sqlite:///{tmp_path}/lineage.db"}, None)
-    store = open_store(settings.store)
+    store = open_store(settings.store.dsn)
     store.create_schema()
     client = await aiohttp_client(create_app(settings, store))
     response = await client.get("/nowhere", headers={"X-Request-ID": "req-1"})
