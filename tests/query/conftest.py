@@ -7,14 +7,17 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from hypothesis import configuration
 
 from ingest.events import Accepted, prepare
 from ingest.http.errors import error_middleware
+from ingest.populate.demo import populate_demo
 from query.cache import LineageCache
 from query.config import CacheConfig, QueryConfig
 from query.routes import setup_query
@@ -61,3 +64,14 @@ def make_app() -> AppFactory:
         return app
 
     return build
+
+
+def q(text: str) -> str:
+    """A path segment: every reserved character escaped (namespaces are URIs)."""
+    return quote(text, safe="")
+
+
+async def client_for(aiohttp_client: Any, make_app: AppFactory, store: SqliteStore, **kw: Any) -> TestClient[Any, Any]:
+    populate_demo(store)
+    client: TestClient[Any, Any] = await aiohttp_client(make_app(store, **kw))
+    return client
