@@ -28,6 +28,7 @@ from schemas import migrations
 from schemas.dsn import Dialect
 from schemas.rows import EventRows
 from schemas.sql.upserts import WRITES
+from schemas.sqlite import catalog
 from schemas.sqlite.lock import WriterLock
 from schemas.sqlite.reads import SqliteReads
 from schemas.store import SchemaStatus, StoreError, StoreUnavailable, WriteOutcome
@@ -168,19 +169,19 @@ class SqliteStore(SqliteReads):
     def schema_status(self) -> SchemaStatus:
         with self._lock:
             try:
-                return migrations.status(migrations.read_sqlite_catalog(self._connection()))
+                return migrations.status(catalog.read_catalog(self._connection()))
             except sqlite3.Error as error:
                 raise store_error(error) from error
 
     def create_schema(self) -> list[str]:
         """Create the schema on an empty file, in one transaction; [] when current (see migrations.create)."""
         with self._transaction() as conn:
-            return migrations.create(migrations.sqlite_target(conn))
+            return migrations.create(catalog.target(conn))
 
     def upgrade_schema(self) -> list[str]:
         """Add what is missing and record pending migrations, in one transaction (see migrations.upgrade)."""
         with self._transaction() as conn:
-            statements = migrations.upgrade(migrations.sqlite_target(conn))
+            statements = migrations.upgrade(catalog.target(conn))
         if statements:
             logger.info("upgraded SQLite store %s: %d statements", self.path, len(statements))
         return statements

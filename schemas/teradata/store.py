@@ -36,6 +36,7 @@ from schemas.sql import ddl
 from schemas.sql.reads import Params
 from schemas.sqlstore import SqlReads
 from schemas.store import SchemaStatus, StoreError, StoreUnavailable, WriteOutcome
+from schemas.teradata import catalog as teradata_catalog
 from schemas.teradata import sql as teradata_sql
 
 logger = logging.getLogger(__name__)
@@ -333,7 +334,7 @@ class TeradataStore(SqlReads):
 
     def catalog(self) -> Catalog:
         with self._session("reading the catalog") as conn:
-            return migrations.read_teradata_catalog(lambda sql, p: query(conn, sql, p), self.database)
+            return teradata_catalog.read_catalog(lambda sql, p: query(conn, sql, p), self.database)
 
     def schema_status(self) -> SchemaStatus:
         return migrations.status(self.catalog())
@@ -352,7 +353,7 @@ class TeradataStore(SqlReads):
     def _migrate(self, action: Callable[[migrations.Target], list[str]]) -> list[str]:
         self._plan = None  # the catalog changes: statements are planned again on the next write
         with self._writer, self._session("changing the schema") as conn:
-            target = migrations.teradata_target(
+            target = teradata_catalog.target(
                 lambda sql, p: query(conn, sql, p), lambda sql, p: execute(conn, sql, p), self.database
             )
             statements = action(target)
