@@ -5,7 +5,7 @@ ESCAPE, CASE, UNION ALL, `:name` parameters which a PostgreSQL store rewrites to
 store to `?`), with two markers a store fills before running them:
 
 - `{ids}` (or another `{name}`) is an IN list, expanded by `in_list` into `:ids_0, :ids_1, ...`; lists are
-  chunked by the caller at `ID_CHUNK` values (a SQLite store puts a json_each of one parameter there instead);
+  chunked by the caller at `IN_LIST_VALUES` values (a SQLite store puts a json_each of one parameter there instead);
 - paging is never written into a statement: `paged(dialect, statement, order)` wraps it in the one form each
   dialect has (LIMIT/OFFSET, or Teradata's QUALIFY ROW_NUMBER()).
 
@@ -42,7 +42,7 @@ from schemas.store import (
     SearchKind,
 )
 
-ID_CHUNK = 500  # values per IN list: SQLite before 3.32 binds at most 999 parameters per statement
+IN_LIST_VALUES = 500  # values per IN list: SQLite before 3.32 binds at most 999 parameters per statement
 Params = dict[str, Any]
 T = TypeVar("T")
 
@@ -79,7 +79,7 @@ def in_list(sql: str, lists: Mapping[str, Sequence[str]]) -> tuple[str, Params]:
     return sql.format(**markers), params
 
 
-def chunks(values: Sequence[str], size: int = ID_CHUNK) -> Iterator[Sequence[str]]:
+def chunks(values: Sequence[str], size: int = IN_LIST_VALUES) -> Iterator[Sequence[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -133,6 +133,9 @@ COLUMN_EDGES = {
     Direction.DOWNSTREAM: f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE "  # noqa: S608
     f"WHERE source_field_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}",
 }
+
+# The write template's duplicate check: which of the batch's event ids are stored already.
+STORED_EVENT_IDS = "SELECT event_id FROM OL_EVENT WHERE event_id IN ({ids})"
 
 # Old rows (NULL ids) to backfill: their lineage_id and names, for legacy_edge_ids.
 LEGACY_EDGES = f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE WHERE source_field_id IS NULL "  # noqa: S608
