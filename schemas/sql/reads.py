@@ -15,9 +15,8 @@ result type's fields (`select_list`), so `Type(*row)` builds it without position
 Timestamps are the stores' UTC text (`YYYY-MM-DD HH:MM:SS.ffffff`); flags are the seed's 'Y'/'N'.
 
 Rows written by the Teradata lineage application have NULL `*_field_id`/`*_dataset_id` columns in
-OL_COLUMN_LINEAGE (it knew only names). Traversal looks edges up by those ids, so such rows must be backfilled
-once (`LEGACY_EDGES` lists them, `legacy_edge_ids` computes the ids, as `schemas.rows` does for new rows).
-Until then traversal does not see them: COLUMN_EDGES reads only rows whose four ids are all set.
+OL_COLUMN_LINEAGE (it knew only names). Traversal looks edges up by those ids, and COLUMN_EDGES reads only rows
+whose four ids are all set: `upgrade_schema` fills them (schemas.sql.backfill).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from schemas.dsn import Dialect
-from schemas.rows import dataset_key, field_key
 from schemas.store import (
     ColumnEdge,
     DatasetInfo,
@@ -45,16 +43,6 @@ from schemas.store import (
 IN_LIST_VALUES = 500  # values per IN list: SQLite before 3.32 binds at most 999 parameters per statement
 Params = dict[str, Any]
 T = TypeVar("T")
-
-
-def legacy_edge_ids(edge: ColumnEdge) -> dict[str, str]:
-    """The id columns of an OL_COLUMN_LINEAGE row, from its names: what a backfill of old rows writes."""
-    return {
-        "source_dataset_id": dataset_key(edge.source_namespace, edge.source_dataset),
-        "target_dataset_id": dataset_key(edge.target_namespace, edge.target_dataset),
-        "source_field_id": field_key(edge.source_namespace, edge.source_dataset, edge.source_field),
-        "target_field_id": field_key(edge.target_namespace, edge.target_dataset, edge.target_field),
-    }
 
 
 # --- statement helpers ------------------------------------------------------------------------------------
@@ -136,10 +124,6 @@ COLUMN_EDGES = {
 
 # The write template's duplicate check: which of the batch's event ids are stored already.
 STORED_EVENT_IDS = "SELECT event_id FROM OL_EVENT WHERE event_id IN ({ids})"
-
-# Old rows (NULL ids) to backfill: their lineage_id and names, for legacy_edge_ids.
-LEGACY_EDGES = f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE WHERE source_field_id IS NULL "  # noqa: S608
-"OR target_field_id IS NULL OR source_dataset_id IS NULL OR target_dataset_id IS NULL"
 
 _LINK_GROUP = "source_dataset_id, target_dataset_id, transformation_type, transformation_subtype"
 

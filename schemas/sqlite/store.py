@@ -28,7 +28,7 @@ from typing import TypeVar
 
 from schemas import migrations
 from schemas.dsn import Dialect
-from schemas.sql import reads
+from schemas.sql import backfill, reads
 from schemas.sql.params import Params
 from schemas.sql.rules import Write
 from schemas.sql.upserts import UPSERTS
@@ -166,9 +166,13 @@ class SqliteStore(SqliteReads, SqlStore[sqlite3.Connection]):
             return migrations.create(catalog.target(conn))
 
     def upgrade_schema(self) -> list[str]:
-        """Add what is missing and record pending migrations, in one transaction (see migrations.upgrade)."""
+        """Add what is missing, record pending migrations and fill the old application's lineage ids, in one
+        transaction (see migrations.upgrade and schemas.sql.backfill); the DDL and INSERT statements run."""
         with self._transaction() as conn:
             statements = migrations.upgrade(catalog.target(conn))
+            backfill.backfill_legacy_edges(
+                lambda sql, p: conn.execute(sql, p).fetchall(), conn.executemany, self.dialect
+            )
         if statements:
             logger.info("upgraded SQLite store %s: %d statements", self.path, len(statements))
         return statements

@@ -31,7 +31,7 @@ from typing import Any, Protocol, TypeVar
 from schemas import migrations
 from schemas.dsn import Dialect, Dsn
 from schemas.migrations import Catalog
-from schemas.sql import ddl
+from schemas.sql import backfill, ddl
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
 from schemas.sqlstore import SqlStore
@@ -332,8 +332,16 @@ class TeradataStore(SqlStore[Connection]):
         return self._migrate(migrations.create)
 
     def upgrade_schema(self) -> list[str]:
-        """Add what is missing, widen what can be widened, record pending migrations; never drops."""
+        """Add what is missing, widen what can be widened, record pending migrations, then fill the old
+        application's lineage ids (schemas.sql.backfill); never drops. The DDL and INSERT statements run."""
         statements = self._migrate(migrations.upgrade)
+        with self._writer, self._session("filling legacy lineage ids") as conn:
+            backfill.backfill_legacy_edges(
+                lambda sql, p: query(conn, sql, p),
+                lambda sql, rows: executemany(conn, sql, rows),
+                self.dialect,
+                self.database,
+            )
         for blocked in migrations.blocked_widenings(self.catalog(), Dialect.TERADATA):
             logger.warning("Teradata store %s: %s; longer values are cut to fit", self.masked, blocked)
         return statements

@@ -18,7 +18,7 @@ from ingest.events import Accepted, prepare
 from schemas.dsn import Dialect, parse_dsn
 from schemas.migrations import Catalog, ColumnInfo, schema_catalog
 from schemas.rows import EventRows
-from schemas.sql import ddl
+from schemas.sql import backfill, ddl
 from schemas.store import Direction, Page, SearchKind, TimeWindow
 from schemas.tables import SEED_TABLES, TABLES
 from schemas.teradata import qvci
@@ -183,7 +183,10 @@ def read_everything(store: TeradataStore) -> None:
 
 
 CALLS = recorded_calls()
-STATEMENTS = sorted({call.sql for call in CALLS} | set(every_ddl_statement()))
+# The backfill's UPDATE runs only where old rows exist, which no scripted database holds.
+STATEMENTS = sorted(
+    {call.sql for call in CALLS} | set(every_ddl_statement()) | {backfill.fill_sql(Dialect.TERADATA, DATABASE)}
+)
 
 
 def check_by_form(statement: str) -> bool:
