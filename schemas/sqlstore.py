@@ -14,8 +14,7 @@ Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlStore and implement
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from schemas.dsn import Dialect
 from schemas.rows import EventRows, make_key
@@ -61,13 +60,11 @@ class SqlReads:
         raise NotImplementedError
 
     def _build(self, kind: Callable[..., T], sql: str, params: Params) -> list[T]:
+        """Run `sql` and build one `kind` per row, fields in SELECT order (schemas.sql.reads.select_list)."""
         rows = self._rows(sql, params)
-        named_tuple = isinstance(kind, type) and issubclass(kind, tuple)
-        if named_tuple:
-            # A NamedTuple (ColumnEdge): the row tuple is cast as it is, skipping the class's Python-level
-            # __new__, a third of the cost of building one; a lineage answer builds thousands.
-            cast_row = cast(Callable[[Row], T], partial(tuple.__new__, cast(type, kind)))
-            return list(map(cast_row, rows))
+        make: Callable[[Row], T] | None = getattr(kind, "_make", None)  # a NamedTuple (ColumnEdge): from the row as is
+        if make is not None:
+            return list(map(make, rows))
         return [kind(*row) for row in rows]
 
     def _by_ids(self, kind: Callable[..., T], sql: str, ids: Sequence[str], params: Params | None = None) -> list[T]:
