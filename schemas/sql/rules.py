@@ -140,28 +140,31 @@ def _run_wins(rows: Rows, rule: Merge) -> str:
     return f"({rows.new(state)} IS NOT NULL AND ({new} > {old} OR ({new} = {old} AND {_not_older(rows, rule)})))"
 
 
+# Each policy's expression, over the stored row's column {old}, the incoming row's {new}, the incoming value as
+# bound {bound}, and the comparisons {not_older} (by the rule's time) and {run_wins} (by the run-state rank).
+_EXPRESSIONS: dict[Policy, str] = {
+    Policy.EARLIEST: "CASE WHEN {old} IS NULL OR {new} < {old} THEN {new} ELSE {old} END",
+    Policy.LATEST: "CASE WHEN {old} IS NULL OR {new} > {old} THEN {new} ELSE {old} END",
+    Policy.NEWER: "CASE WHEN {new} IS NOT NULL AND {not_older} THEN {new} ELSE COALESCE({old}, {new}) END",
+    Policy.FOLLOWS_LATEST: "CASE WHEN {bound} IS NOT NULL AND {not_older} THEN {bound} ELSE {old} END",
+    Policy.COALESCE: "COALESCE({new}, {old})",
+    Policy.RUN_STATE: "CASE WHEN {run_wins} THEN {new} ELSE {old} END",
+    Policy.RUN_ENDED: "CASE WHEN {run_wins} AND {new} IS NOT NULL THEN {new} ELSE {old} END",
+    Policy.NEWER_ROW: "{new}",  # the whole row, under `row_guard`
+}
+
+
 def assignment(column: str, rule: Merge, rows: Rows) -> str:
     """`column = <expression>` applying `rule` when an incoming row meets the stored one."""
-    old, new, value = rows.old(column), rows.new(column), rows.bound(column)
-    if rule.policy is Policy.EARLIEST:
-        expr = f"CASE WHEN {old} IS NULL OR {new} < {old} THEN {new} ELSE {old} END"
-    elif rule.policy is Policy.LATEST:
-        expr = f"CASE WHEN {old} IS NULL OR {new} > {old} THEN {new} ELSE {old} END"
-    elif rule.policy is Policy.NEWER:
-        expr = f"CASE WHEN {new} IS NOT NULL AND {_not_older(rows, rule)} THEN {new} ELSE COALESCE({old}, {new}) END"
-    elif rule.policy is Policy.FOLLOWS_LATEST:
-        expr = f"CASE WHEN {value} IS NOT NULL AND {_not_older(rows, rule)} THEN {value} ELSE {old} END"
-    elif rule.policy is Policy.COALESCE:
-        expr = f"COALESCE({new}, {old})"
-    elif rule.policy is Policy.RUN_STATE:
-        expr = f"CASE WHEN {_run_wins(rows, rule)} THEN {new} ELSE {old} END"
-    elif rule.policy is Policy.RUN_ENDED:
-        expr = f"CASE WHEN {_run_wins(rows, rule)} AND {new} IS NOT NULL THEN {new} ELSE {old} END"
-    elif rule.policy is Policy.NEWER_ROW:
-        expr = new  # the whole row, under `row_guard`
-    else:
+    expression = _EXPRESSIONS.get(rule.policy)
+    if expression is None:
         raise ValueError(f"{column}: a {rule.policy} column is never updated")
-    return f"{column} = {expr}"
+    pieces = {"old": rows.old(column), "new": rows.new(column), "bound": rows.bound(column)}
+    if "{not_older}" in expression:
+        pieces["not_older"] = _not_older(rows, rule)
+    if "{run_wins}" in expression:
+        pieces["run_wins"] = _run_wins(rows, rule)
+    return f"{column} = {expression.format(**pieces)}"
 
 
 def row_guard(write: Write, rows: Rows) -> str | None:
