@@ -151,8 +151,8 @@ def _table_write(write: Write, database: str, catalog: Catalog) -> TableWrite:
     target = ddl.qualified(write.table, Dialect.TERADATA, database)
     if write.new_only:
         statements: tuple[Statement, ...] = (plain_insert(write, target, types),)
-    elif write.row_time is not None:
-        statements = replace_row_statements(write, target, catalog, types)
+    elif (time := write.row_time) is not None:
+        statements = replace_row_statements(write, time, target, catalog, types)
     else:
         on = match_columns(write.table, catalog, write.columns)
         statements = (Statement(merge_sql(write, target, on, types), write.columns),)
@@ -166,12 +166,11 @@ def plain_insert(write: Write, target: str, types: dict[str, ColumnInfo]) -> Sta
 
 
 def replace_row_statements(
-    write: Write, target: str, catalog: Catalog, types: dict[str, ColumnInfo]
+    write: Write, time: str, target: str, catalog: Catalog, types: dict[str, ColumnInfo]
 ) -> tuple[Statement, ...]:
     """A row replaced whole by a newer one (OL_FACET). Its payload is a CLOB, which cannot appear in a CASE, so:
     a MERGE that inserts the bare key when it is not stored yet, then an UPDATE that sets the other columns unless
-    the stored row is newer (the rule's row guard, spelled with the stored columns and the markers)."""
-    time = write.row_time or ""
+    the stored row is newer by `time` (the rule's row guard, spelled with the stored columns and the markers)."""
     on = match_columns(write.table, catalog, write.key)
     key_only = dataclasses.replace(write, rules=dict.fromkeys(write.key, KEY))
     placeholder = Statement(merge_sql(key_only, target, on, types), write.key)

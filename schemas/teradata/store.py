@@ -11,6 +11,9 @@ error the store calls rollback(), so nothing of a batch is half-written (in ANSI
 would otherwise be undone and the transaction left open). DDL runs with autocommit on, one statement per
 transaction, as ANSI mode requires.
 
+Writes: the batch template is schemas.sqlstore.SqlStore's; this module supplies the pooled, retrying transaction
+and sends each table's rows as schemas.teradata.sql plans them for this database's catalog.
+
 Errors: teradatasql raises OperationalError whose message carries `[Error NNNN]`. TRANSIENT codes and lost
 sessions are retried with backoff inside the writer (TRIES attempts in all), then StoreUnavailable (HTTP 503);
 any other code fails the batch at once with StoreError naming the code.
