@@ -7,10 +7,10 @@ records every migration not yet recorded. That is idempotent by construction, wo
 by the seed application (its nine tables, `since=1` columns and its version-1 row), and never drops or
 narrows anything: extra tables, columns and indexes (the seed's indexes on text, say) are left alone.
 
-Reading the catalog is the only dialect-specific step and sits behind `Target.read_catalog`; the SQLite and
-Teradata readers are here. The Teradata reader also reports each column's type, width and character set and
-each table's primary index, so that an upgrade can widen the seed's too-narrow VARCHARs in place and the
-store can match MERGEs on the primary index the table really has. Teradata cannot change everything in place:
+Reading the catalog is the only dialect-specific step and sits behind `Target.read_catalog`; each backend
+package has its reader (schemas.sqlite.catalog, schemas.teradata.catalog). Teradata's also reports each column's
+declared type and each table's primary index, so an upgrade can widen the seed's too-narrow VARCHARs in place.
+Teradata cannot change everything in place:
 - a column covered by any index (the seed indexed its name columns as text) keeps its width: widening it would
   mean dropping the seed's index, and an upgrade never drops. `blocked_widenings` names them; the store cuts
   values to the width the column has. A DBA who drops those indexes and runs the upgrade again gets the width.
@@ -24,16 +24,14 @@ interrupted upgrade leaves a prefix of the work done and the next run, diffing a
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from schemas.dsn import Dialect
 from schemas.sql import ddl
 from schemas.store import Migration, SchemaStatus, StoreError
-from schemas.tables import OL_SCHEMA_VERSION, TABLES, ColType, Column, Index, Table
+from schemas.tables import TABLES, ColType, Column, Index, Table
 from schemas.times import format_store_time
 
 logger = logging.getLogger(__name__)
@@ -208,124 +206,6 @@ def create(target: Target, *, now: datetime | None = None) -> list[str]:
     if not missing_ddl(catalog, target.dialect, target.database) and not unrecorded(catalog):
         return []
     raise StoreError("the database already holds an older OL_* schema; run `lineage schema upgrade` to bring it up")
-
-
-# --- SQLite -----------------------------------------------------------------------------------------------
-
-
-def read_sqlite_catalog(connection: sqlite3.Connection) -> Catalog:
-    """The catalog of a SQLite database, from sqlite_master and pragma_table_info (bound, never interpolated)."""
-    tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    columns = {
-        name.upper(): frozenset(
-            row[0].lower() for row in connection.execute("SELECT name FROM pragma_table_info(?)", (name,))
-        )
-        for name in tables
-    }
-    index_rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-    indexes = frozenset(row[0].lower() for row in index_rows)
-    return Catalog(columns=columns, indexes=indexes, versions=_recorded_versions(connection, columns))
-
-
-def _recorded_versions(connection: sqlite3.Connection, columns: dict[str, frozenset[str]]) -> frozenset[int]:
-    if OL_SCHEMA_VERSION.name not in columns:
-        return frozenset()
-    # SQLite compares table names case-insensitively, so this finds the table whatever case created it.
-    return frozenset(int(row[0]) for row in connection.execute("SELECT version_id FROM OL_SCHEMA_VERSION"))
-
-
-def sqlite_target(connection: sqlite3.Connection) -> Target:
-    """A migration target over an open sqlite3 connection; the caller wraps the call in a transaction."""
-    return Target(
-        dialect=Dialect.SQLITE,
-        read_catalog=lambda: read_sqlite_catalog(connection),
-        execute=lambda sql, params: connection.execute(sql, params),
-    )
-
-
-# --- Teradata ---------------------------------------------------------------------------------------------
-
-Query = Callable[[str, Sequence[object]], Sequence[Sequence[Any]]]
-
-# The OL_* table names as literals: they come from schemas.tables, never from input, and they let the dictionary
-# views answer for these tables only (a shared database can hold thousands of others).
-_OL_NAMES = ", ".join(f"'{table.name}'" for table in TABLES)
-# Dictionary names are compared upper-cased: ANSI-mode parameters are case specific, DBC's names are not.
-TERADATA_COLUMNS_SQL = (
-    "SELECT TRIM(c.TableName), TRIM(c.ColumnName), TRIM(c.ColumnType), c.ColumnLength, c.DecimalFractionalDigits, "  # noqa: S608
-    "c.CharType, c.Nullable FROM DBC.ColumnsV AS c INNER JOIN DBC.TablesV AS t ON t.DatabaseName = c.DatabaseName "
-    "AND t.TableName = c.TableName WHERE t.TableKind = 'T' AND UPPER(TRIM(c.DatabaseName)) = UPPER(?) "
-    f"AND UPPER(TRIM(c.TableName)) IN ({_OL_NAMES})"
-)
-TERADATA_INDEXES_SQL = (
-    "SELECT TRIM(TableName), TRIM(IndexName), IndexType, TRIM(ColumnName), IndexNumber, ColumnPosition "  # noqa: S608
-    "FROM DBC.IndicesV WHERE UPPER(TRIM(DatabaseName)) = UPPER(?) "
-    f"AND UPPER(TRIM(TableName)) IN ({_OL_NAMES}) ORDER BY 1, 5, 6"
-)
-PRIMARY_INDEX_TYPES = frozenset({"P", "Q"})  # DBC.IndicesV.IndexType: P primary index, Q partitioned primary index
-# ColumnLength is in bytes; these server character sets store two bytes a character.
-_TWO_BYTE = frozenset({"UNICODE", "GRAPHIC"})
-
-
-def teradata_versions_sql(database: str) -> str:
-    # Identifier from schemas.tables and a validated database name only.
-    return f"SELECT version_id FROM {ddl.qualified(OL_SCHEMA_VERSION, Dialect.TERADATA, database)}"  # noqa: S608
-
-
-def _column_info(type_code: str, length: object, fraction: object, char_type: object, nullable: object) -> ColumnInfo:
-    charset = ddl.TERADATA_CHARSETS.get(int(str(char_type))) if char_type not in (None, 0, "0") else None
-    size = int(str(length or 0))
-    if type_code == "TS":
-        size = int(str(fraction or 0))
-    elif type_code in ("CV", "CF", "CO"):
-        size //= 2 if charset in _TWO_BYTE else 1
-    else:
-        size = 0
-    return ColumnInfo(type_code, size, charset, str(nullable).strip().upper() != "N")
-
-
-def read_teradata_catalog(query: Query, database: str) -> Catalog:
-    """The catalog of the OL_* tables in `database`, from DBC.ColumnsV, DBC.TablesV and DBC.IndicesV.
-
-    The database name is bound, never interpolated (and validated, since the version query names it).
-    Needs SELECT on those DBC views, which every user has by default."""
-    ddl.check_identifier(database)
-    types: dict[str, dict[str, ColumnInfo]] = {}
-    for table, column, type_code, length, fraction, char_type, nullable in query(TERADATA_COLUMNS_SQL, (database,)):
-        info = _column_info(str(type_code).strip(), length, fraction, char_type, nullable)
-        types.setdefault(str(table).strip().upper(), {})[str(column).strip().lower()] = info
-    names: set[str] = set()
-    primary: dict[str, list[str]] = {}
-    indexed: dict[str, set[str]] = {}
-    for table, name, index_type, column, _number, _position in query(TERADATA_INDEXES_SQL, (database,)):
-        table_name, column_name = str(table).strip().upper(), str(column).strip().lower()
-        indexed.setdefault(table_name, set()).add(column_name)
-        if str(index_type).strip() in PRIMARY_INDEX_TYPES:
-            primary.setdefault(table_name, []).append(column_name)
-        elif name:
-            names.add(str(name).strip().lower())
-    columns = {table: frozenset(declared) for table, declared in types.items()}
-    versions: frozenset[int] = frozenset()
-    if OL_SCHEMA_VERSION.name in columns:
-        versions = frozenset(int(row[0]) for row in query(teradata_versions_sql(database), ()))
-    return Catalog(
-        columns=columns,
-        indexes=frozenset(names),
-        versions=versions,
-        types=types,
-        primary_indexes={table: tuple(cols) for table, cols in primary.items()},
-        indexed={table: frozenset(cols) for table, cols in indexed.items()},
-    )
-
-
-def teradata_target(query: Query, execute: Callable[[str, Sequence[object]], object], database: str) -> Target:
-    """A migration target over a Teradata session in autocommit mode (each DDL statement its own transaction)."""
-    return Target(
-        dialect=Dialect.TERADATA,
-        read_catalog=lambda: read_teradata_catalog(query, database),
-        execute=execute,
-        database=database,
-    )
 
 
 def schema_catalog(*, only: tuple[Table, ...] = TABLES) -> Catalog:

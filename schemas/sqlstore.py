@@ -1,19 +1,27 @@
-"""The one SQL store skeleton: the Store read methods on top of one primitive a backend supplies.
+"""The one SQL store skeleton: `write_batch` as one template and the Store read methods, on top of a few
+primitives a backend supplies.
 
-Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlReads and implements `_rows(sql, params)`, which
-runs one statement of schemas.sql.reads (`:name` parameters) and returns its rows, and `dialect`.
+Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlStore and implements:
+- `dialect`, and `_rows(sql, params)`, which runs one statement of schemas.sql.reads (`:name` parameters) and
+  returns its rows (the reads, in SqlReads);
+- `_in_write_transaction(work)`: run `work(connection)` in one transaction, committed, rolled back whole on any
+  error (Teradata: retried when transient);
+- `_stored_event_ids(connection, ids)`: which of the ids OL_EVENT holds, seen inside that transaction;
+- `_write_rows(connection, write, rows)`: send one table's rows (schemas.sql.upserts.WRITES) in batch order, as
+  the backend renders that table's merge rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from schemas.dsn import Dialect
-from schemas.rows import make_key
+from schemas.rows import EventRows, make_key
 from schemas.sql import reads
 from schemas.sql.reads import Params
+from schemas.sql.rules import Write
+from schemas.sql.upserts import WRITES
 from schemas.store import (
     ColumnEdge,
     DatasetInfo,
@@ -31,9 +39,11 @@ from schemas.store import (
     SearchHit,
     SearchKind,
     TimeWindow,
+    WriteOutcome,
 )
 
 T = TypeVar("T")
+Conn = TypeVar("Conn")
 Row = tuple[Any, ...]
 
 
@@ -50,13 +60,11 @@ class SqlReads:
         raise NotImplementedError
 
     def _build(self, kind: Callable[..., T], sql: str, params: Params) -> list[T]:
+        """Run `sql` and build one `kind` per row, fields in SELECT order (schemas.sql.reads.select_list)."""
         rows = self._rows(sql, params)
-        named_tuple = isinstance(kind, type) and issubclass(kind, tuple)
-        if named_tuple:
-            # A NamedTuple (ColumnEdge): the row tuple is cast as it is, skipping the class's Python-level
-            # __new__, a third of the cost of building one; a lineage answer builds thousands.
-            cast_row = cast(Callable[[Row], T], partial(tuple.__new__, cast(type, kind)))
-            return list(map(cast_row, rows))
+        make: Callable[[Row], T] | None = getattr(kind, "_make", None)  # a NamedTuple (ColumnEdge): from the row as is
+        if make is not None:
+            return list(map(make, rows))
         return [kind(*row) for row in rows]
 
     def _by_ids(self, kind: Callable[..., T], sql: str, ids: Sequence[str], params: Params | None = None) -> list[T]:
@@ -147,3 +155,44 @@ class SqlReads:
             return Paged([], 0)
         statement = reads.search_statement(kinds)
         return self._paged(SearchHit, statement, reads.SEARCH_ORDER, {"pattern": reads.like_pattern(text)}, page)
+
+
+class SqlStore(SqlReads, Generic[Conn]):
+    """The Store write template over a backend's connection type `Conn` (see the module docstring)."""
+
+    def _in_write_transaction(self, work: Callable[[Conn], T]) -> T:
+        raise NotImplementedError
+
+    def _stored_event_ids(self, conn: Conn, event_ids: list[str]) -> set[str]:
+        raise NotImplementedError
+
+    def _write_rows(self, conn: Conn, write: Write, rows: list[Params]) -> None:
+        raise NotImplementedError
+
+    def write_batch(self, batch: Sequence[EventRows]) -> list[WriteOutcome]:
+        """Write the batch in one transaction; one outcome per event, in order (see Store.write_batch)."""
+        first: dict[str, int] = {}  # event_id -> index of its first copy in the batch
+        for index, rows in enumerate(batch):
+            first.setdefault(rows.event.event_id, index)
+        if not batch:
+            return []
+        written = self._in_write_transaction(lambda conn: self._write_new(conn, batch, first))
+        return [
+            WriteOutcome.STORED
+            if rows.event.event_id in written and first[rows.event.event_id] == i
+            else WriteOutcome.DUPLICATE
+            for i, rows in enumerate(batch)
+        ]
+
+    def _write_new(self, conn: Conn, batch: Sequence[EventRows], first: dict[str, int]) -> set[str]:
+        """Write the first copy of every event not stored yet, table by table in WRITES order; their ids.
+
+        The stored-id check runs inside the write transaction, so two writers of the same event cannot both find
+        it new and both store it (the second one waits, conflicts or, retried, finds it stored)."""
+        stored = self._stored_event_ids(conn, list(first))
+        new = [batch[i] for event_id, i in first.items() if event_id not in stored]
+        for write in WRITES:
+            rows = [params for event in new for params in write.params(event)]
+            if rows:
+                self._write_rows(conn, write, rows)
+        return {rows.event.event_id for rows in new}

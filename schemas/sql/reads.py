@@ -5,7 +5,7 @@ ESCAPE, CASE, UNION ALL, `:name` parameters which a PostgreSQL store rewrites to
 store to `?`), with two markers a store fills before running them:
 
 - `{ids}` (or another `{name}`) is an IN list, expanded by `in_list` into `:ids_0, :ids_1, ...`; lists are
-  chunked by the caller at `ID_CHUNK` values (a SQLite store puts a json_each of one parameter there instead);
+  chunked by the caller at `IN_LIST_VALUES` values (a SQLite store puts a json_each of one parameter there instead);
 - paging is never written into a statement: `paged(dialect, statement, order)` wraps it in the one form each
   dialect has (LIMIT/OFFSET, or Teradata's QUALIFY ROW_NUMBER()).
 
@@ -15,9 +15,8 @@ result type's fields (`select_list`), so `Type(*row)` builds it without position
 Timestamps are the stores' UTC text (`YYYY-MM-DD HH:MM:SS.ffffff`); flags are the seed's 'Y'/'N'.
 
 Rows written by the Teradata lineage application have NULL `*_field_id`/`*_dataset_id` columns in
-OL_COLUMN_LINEAGE (it knew only names). Traversal looks edges up by those ids, so such rows must be backfilled
-once (`LEGACY_EDGES` lists them, `legacy_edge_ids` computes the ids, as `schemas.rows` does for new rows).
-Until then traversal does not see them: COLUMN_EDGES reads only rows whose four ids are all set.
+OL_COLUMN_LINEAGE (it knew only names). Traversal looks edges up by those ids, and COLUMN_EDGES reads only rows
+whose four ids are all set: `upgrade_schema` fills them (schemas.sql.backfill).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from schemas.dsn import Dialect
-from schemas.rows import dataset_key, field_key
 from schemas.store import (
     ColumnEdge,
     DatasetInfo,
@@ -42,19 +40,9 @@ from schemas.store import (
     SearchKind,
 )
 
-ID_CHUNK = 500  # values per IN list: SQLite before 3.32 binds at most 999 parameters per statement
+IN_LIST_VALUES = 500  # values per IN list: SQLite before 3.32 binds at most 999 parameters per statement
 Params = dict[str, Any]
 T = TypeVar("T")
-
-
-def legacy_edge_ids(edge: ColumnEdge) -> dict[str, str]:
-    """The id columns of an OL_COLUMN_LINEAGE row, from its names: what a backfill of old rows writes."""
-    return {
-        "source_dataset_id": dataset_key(edge.source_namespace, edge.source_dataset),
-        "target_dataset_id": dataset_key(edge.target_namespace, edge.target_dataset),
-        "source_field_id": field_key(edge.source_namespace, edge.source_dataset, edge.source_field),
-        "target_field_id": field_key(edge.target_namespace, edge.target_dataset, edge.target_field),
-    }
 
 
 # --- statement helpers ------------------------------------------------------------------------------------
@@ -79,7 +67,7 @@ def in_list(sql: str, lists: Mapping[str, Sequence[str]]) -> tuple[str, Params]:
     return sql.format(**markers), params
 
 
-def chunks(values: Sequence[str], size: int = ID_CHUNK) -> Iterator[Sequence[str]]:
+def chunks(values: Sequence[str], size: int = IN_LIST_VALUES) -> Iterator[Sequence[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -134,9 +122,8 @@ COLUMN_EDGES = {
     f"WHERE source_field_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}",
 }
 
-# Old rows (NULL ids) to backfill: their lineage_id and names, for legacy_edge_ids.
-LEGACY_EDGES = f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE WHERE source_field_id IS NULL "  # noqa: S608
-"OR target_field_id IS NULL OR source_dataset_id IS NULL OR target_dataset_id IS NULL"
+# The write template's duplicate check: which of the batch's event ids are stored already.
+STORED_EVENT_IDS = "SELECT event_id FROM OL_EVENT WHERE event_id IN ({ids})"
 
 _LINK_GROUP = "source_dataset_id, target_dataset_id, transformation_type, transformation_subtype"
 

@@ -4,9 +4,9 @@ Why not leave it to SQLite: `lineage serve --workers N` (and `lineage ingest` ne
 the same file, and a writer that finds it locked sleeps in SQLite's default busy handler, the only one
 Python's sqlite3 offers, for 1, 2, 5, 10, 15 ... ms in turn. A group commit takes a few milliseconds, so two
 busy workers spent much of their time asleep after the lock was already free. Waiting on a lock of our own,
-polled every half millisecond, lets the next writer in within that half millisecond: two workers ingest about
-a fifth more on the ingestion benchmark. Writers that do not take this lock (the sqlite3 shell, the Teradata
-application's tools) are still kept apart by SQLite's own locking.
+polled every half millisecond, lets the next writer in within that half millisecond (the ingestion benchmark,
+tests/bench, reports what that is worth on a given machine). Writers that do not take this lock (the sqlite3
+shell, the Teradata application's tools) are still kept apart by SQLite's own locking.
 
 The lock file (the database's name plus `-writer`) is empty and may be deleted while nothing runs; it is
 opened read-only (an flock needs no more), so a file left by another user still serves. An flock

@@ -66,7 +66,7 @@ class SqliteReads(SqlReads):
                 conn = sqlite3.connect(uri, uri=True, timeout=self._read_timeout_ms / 1000, check_same_thread=False)
                 conn.execute(f"PRAGMA busy_timeout = {int(self._read_timeout_ms)}")
                 # Memory-mapped pages: a large lineage answer reads thousands of scattered rows, and a page read
-                # from the map costs no system call (the p99 of the query benchmark drops by about a tenth).
+                # from the map costs no system call.
                 conn.execute(f"PRAGMA mmap_size = {self._read_mmap_bytes}")
             except sqlite3.Error as error:
                 raise StoreUnavailable(f"the SQLite store cannot be read: {error}") from error
@@ -76,8 +76,7 @@ class SqliteReads(SqlReads):
 
     def _by_ids(self, kind: Callable[..., T], sql: str, ids: Sequence[str], params: Params | None = None) -> list[T]:
         """One statement for the whole list, the ids bound as one JSON array read by json_each: the statement's
-        text never changes, so SQLite keeps it prepared, and nothing is cut into chunks (a traversal level
-        costs about a tenth less than with IN lists of bound parameters)."""
+        text never changes, so SQLite keeps it prepared, and nothing is cut into chunks."""
         if not _JSON_EACH:
             return super()._by_ids(kind, sql, ids, params)
         array = orjson.dumps(list(dict.fromkeys(ids))).decode()

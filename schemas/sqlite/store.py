@@ -11,7 +11,8 @@ holds a WriterLock (schemas.sqlite.lock), so that the workers of one server hand
 SQLite's sleeping busy handler. A busy database is waited for `busy_timeout_ms`, then StoreUnavailable is
 raised.
 
-The statements it runs for a batch are schemas.sql.upserts.WRITES.
+The write template (dedupe, stored-id check, writes in order, outcomes) is schemas.sqlstore.SqlStore's; this
+module supplies the transaction and runs each table's upsert as schemas.sql.upserts renders it.
 """
 
 from __future__ import annotations
@@ -20,17 +21,24 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 from schemas import migrations
 from schemas.dsn import Dialect
-from schemas.rows import EventRows
-from schemas.sql.upserts import WRITES
+from schemas.sql import backfill, reads
+from schemas.sql.params import Params
+from schemas.sql.rules import Write
+from schemas.sql.upserts import UPSERTS
+from schemas.sqlite import catalog
 from schemas.sqlite.lock import WriterLock
 from schemas.sqlite.reads import SqliteReads
-from schemas.store import SchemaStatus, StoreError, StoreUnavailable, WriteOutcome
+from schemas.sqlstore import SqlStore
+from schemas.store import SchemaStatus, StoreError, StoreUnavailable
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +56,6 @@ UNAVAILABLE_CODES = frozenset(
         sqlite3.SQLITE_NOLFS,
     }
 )
-ID_CHUNK = 500  # bound parameters per IN list; SQLite before 3.32 allows at most 999
 
 
 def store_error(error: sqlite3.Error) -> StoreError:
@@ -70,7 +77,7 @@ def _rollback(conn: sqlite3.Connection) -> None:
             logger.exception("ROLLBACK failed on the SQLite store")
 
 
-class SqliteStore(SqliteReads):
+class SqliteStore(SqliteReads, SqlStore[sqlite3.Connection]):
     """A Store on one SQLite file. Opening checks nothing but the file: call upgrade_schema (or create_schema)
     before writing. After close() every method raises StoreError."""
 
@@ -132,55 +139,40 @@ class SqliteStore(SqliteReads):
             raise StoreError("the SQLite store is closed")
         return self._conn
 
-    def write_batch(self, batch: Sequence[EventRows]) -> list[WriteOutcome]:
-        """Write the batch in one transaction; one outcome per event, in order (see Store.write_batch)."""
-        first: dict[str, int] = {}  # event_id -> index of its first copy in the batch
-        for index, rows in enumerate(batch):
-            first.setdefault(rows.event.event_id, index)
-        if not batch:
-            return []
+    def _in_write_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         with self._transaction() as conn:
-            stored = self._stored_event_ids(conn, list(first))
-            new = [batch[i] for event_id, i in first.items() if event_id not in stored]
-            for write in WRITES:
-                params = [p for rows in new for p in write.params(rows)]
-                if params:
-                    conn.executemany(write.sql, params)
-        written = {rows.event.event_id for rows in new}
-        return [
-            WriteOutcome.STORED
-            if rows.event.event_id in written and first[rows.event.event_id] == i
-            else WriteOutcome.DUPLICATE
-            for i, rows in enumerate(batch)
-        ]
+            return work(conn)
 
-    @staticmethod
-    def _stored_event_ids(conn: sqlite3.Connection, event_ids: list[str]) -> set[str]:
+    def _stored_event_ids(self, conn: sqlite3.Connection, event_ids: list[str]) -> set[str]:
         found: set[str] = set()
-        for start in range(0, len(event_ids), ID_CHUNK):
-            chunk = event_ids[start : start + ID_CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            # Only "?" markers are interpolated; the ids are bound.
-            rows = conn.execute(f"SELECT event_id FROM OL_EVENT WHERE event_id IN ({marks})", chunk)  # noqa: S608
-            found.update(row[0] for row in rows)
+        for chunk in reads.chunks(event_ids):
+            text, bound = reads.in_list(reads.STORED_EVENT_IDS, {"ids": chunk})
+            found.update(row[0] for row in conn.execute(text, bound))
         return found
+
+    def _write_rows(self, conn: sqlite3.Connection, write: Write, rows: list[Params]) -> None:
+        conn.executemany(UPSERTS[write.table.name], rows)
 
     def schema_status(self) -> SchemaStatus:
         with self._lock:
             try:
-                return migrations.status(migrations.read_sqlite_catalog(self._connection()))
+                return migrations.status(catalog.read_catalog(self._connection()))
             except sqlite3.Error as error:
                 raise store_error(error) from error
 
     def create_schema(self) -> list[str]:
         """Create the schema on an empty file, in one transaction; [] when current (see migrations.create)."""
         with self._transaction() as conn:
-            return migrations.create(migrations.sqlite_target(conn))
+            return migrations.create(catalog.target(conn))
 
     def upgrade_schema(self) -> list[str]:
-        """Add what is missing and record pending migrations, in one transaction (see migrations.upgrade)."""
+        """Add what is missing, record pending migrations and fill the old application's lineage ids, in one
+        transaction (see migrations.upgrade and schemas.sql.backfill); the DDL and INSERT statements run."""
         with self._transaction() as conn:
-            statements = migrations.upgrade(migrations.sqlite_target(conn))
+            statements = migrations.upgrade(catalog.target(conn))
+            backfill.backfill_legacy_edges(
+                lambda sql, p: conn.execute(sql, p).fetchall(), conn.executemany, self.dialect
+            )
         if statements:
             logger.info("upgraded SQLite store %s: %d statements", self.path, len(statements))
         return statements

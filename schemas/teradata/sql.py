@@ -1,11 +1,12 @@
 """The statements the Teradata store sends for a batch, and how each row's parameters are bound to them.
 
-The merge rules are schemas.sql.upserts' (run state rank, None never erases, first and last sightings), written as
-Teradata MERGE: `MERGE INTO db.T AS t USING VALUES (?, ...) AS s (cols) ON <primary index and key>
-WHEN MATCHED THEN UPDATE SET ... WHEN NOT MATCHED THEN INSERT ...`. Teradata requires the ON clause to hold an
-equality on every primary-index column (error 5977 otherwise), so it matches the primary index the table really
-has (read from DBC.IndicesV: a table the seed application created keeps its own) and the logical key.
-The parameters of every row come from the same builders as SQLite's (`schemas.sql.upserts.WRITES`).
+The merge rules are the one table schemas.sql.upserts.WRITES, rendered here as Teradata MERGE (schemas.sql.rules
+spells each rule with t for the stored row and s for the incoming one):
+`MERGE INTO db.T AS t USING VALUES (?, ...) AS s (cols) ON <primary index and key> WHEN MATCHED THEN UPDATE
+SET ... WHEN NOT MATCHED THEN INSERT ...`. Teradata requires the ON clause to hold an equality on every
+primary-index column (error 5977 otherwise), so it matches the primary index the table really has (read
+from DBC.IndicesV: a table the seed application created keeps its own) and the logical key.
+The parameters of every row come from the same builders as SQLite's (schemas.sql.params).
 
 Only non-character parameters are cast: CAST(? AS TIMESTAMP(n)) so that comparisons are between timestamps and a
 NULL is typed; character parameters arrive as VARCHAR in the session's UTF8 and are assigned to the column.
@@ -13,14 +14,14 @@ Values are fitted to the column the database declares: timestamps to its fractio
 TIMESTAMP(0) nominal times get whole seconds), text to its width when an upgrade could not widen it, LATIN
 columns lose characters LATIN cannot hold (a '?' instead of error 6706).
 
-CLOBs (OL_FACET.payload) cannot appear in a CASE, so a facet is written in two steps: a MERGE that inserts an
-empty row for a key not yet stored, then an UPDATE that sets payload and time unless the stored row is newer.
+CLOBs (OL_FACET.payload) cannot appear in a CASE, so a facet is written in two steps (replace_row_statements).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,121 +29,17 @@ from typing import Any
 
 from schemas.dsn import Dialect
 from schemas.migrations import Catalog, ColumnInfo
-from schemas.rows import EventRows
 from schemas.sql import ddl
-from schemas.sql.upserts import WRITES, Params
+from schemas.sql.params import Params
+from schemas.sql.rules import KEY, Rows, Write, aliases, assignment, insert_value, row_guard
+from schemas.sql.upserts import WRITES
 from schemas.store import StoreError
-from schemas.tables import OL_EVENT, OL_FACET, TABLES, Table
+from schemas.tables import OL_EVENT, TABLES, Table
 from schemas.times import format_store_time
 
 TABLE_BY_NAME = {table.name: table for table in TABLES}
-ID_CHUNK = 100  # event ids per duplicate-check request; the last chunk is padded so the text never varies
-
-
-# --- merge rules, in Teradata SQL (t: the stored row, s: the incoming one) --------------------------------
-
-
-def _earliest(c: str) -> str:
-    return f"{c} = CASE WHEN t.{c} IS NULL OR s.{c} < t.{c} THEN s.{c} ELSE t.{c} END"
-
-
-def _latest(c: str) -> str:
-    return f"{c} = CASE WHEN t.{c} IS NULL OR s.{c} > t.{c} THEN s.{c} ELSE t.{c} END"
-
-
-def _newer(c: str, time: str = "updated_at") -> str:
-    return (
-        f"{c} = CASE WHEN s.{c} IS NOT NULL AND (t.{time} IS NULL OR s.{time} >= t.{time}) THEN s.{c} "
-        f"ELSE COALESCE(t.{c}, s.{c}) END"
-    )
-
-
-def _coalesce(c: str) -> str:
-    return f"{c} = COALESCE(s.{c}, t.{c})"
-
-
-def _rank(row: str) -> str:
-    return (
-        f"CASE {row}.event_type WHEN 'START' THEN 1 WHEN 'RUNNING' THEN 2 WHEN 'COMPLETE' THEN 3 "
-        "WHEN 'FAIL' THEN 3 WHEN 'ABORT' THEN 3 ELSE 0 END"
-    )
-
-
-_RUN_WINS = (
-    f"(s.event_type IS NOT NULL AND ({_rank('s')} > {_rank('t')} OR ({_rank('s')} = {_rank('t')} "
-    "AND (t.event_time IS NULL OR s.event_time >= t.event_time))))"
-)
-_EDGE = (
-    "lineage_id", "run_id", "source_namespace", "source_dataset", "source_field", "source_dataset_id",
-    "source_field_id", "target_namespace", "target_dataset", "target_dataset_id", "transformation_type",
-    "transformation_subtype", "transformation_description", "masking", "discovered_at", "last_seen_at",
-)  # fmt: skip
-_EDGE_UPDATES = (
-    "run_id = CASE WHEN s.run_id IS NOT NULL AND (t.last_seen_at IS NULL OR s.last_seen_at >= t.last_seen_at) "
-    "THEN s.run_id ELSE t.run_id END",
-    _earliest("discovered_at"),
-    _latest("last_seen_at"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """How one table merges: its bound columns (one `?` each, in this order), the SET list of WHEN MATCHED (empty:
-    insert only), and INSERT expressions that differ from `s.<column>`."""
-
-    columns: tuple[str, ...]
-    updates: tuple[str, ...] = ()
-    insert: tuple[tuple[str, str], ...] = ()
-
-
-RULES: dict[str, Rule] = {
-    "OL_NAMESPACE": Rule(("namespace_id", "namespace_uri", "created_at")),
-    "OL_JOB": Rule(
-        ("job_id", "namespace_id", "name", "description", "job_type", "created_at", "updated_at", "name_key",
-         "parent_job_id"),
-        (*(_newer(c) for c in ("description", "job_type", "name_key", "parent_job_id")), _earliest("created_at"),
-         _latest("updated_at")),
-    ),
-    "OL_DATASET": Rule(
-        ("dataset_id", "namespace_id", "name", "description", "source_type", "created_at", "updated_at", "is_active",
-         "name_key"),
-        (*(_newer(c) for c in ("description", "source_type", "name_key")), _earliest("created_at"),
-         _latest("updated_at"),
-         # The parameter says whether this event had lifecycle news; a first sighting without news is active.
-         "is_active = CASE WHEN s.is_active IS NOT NULL AND (t.updated_at IS NULL OR s.updated_at >= t.updated_at) "
-         "THEN s.is_active ELSE t.is_active END"),
-        (("is_active", "COALESCE(s.is_active, 'Y')"),),
-    ),
-    "OL_DATASET_FIELD": Rule(
-        ("field_id", "dataset_id", "field_name", "field_type", "field_description", "ordinal_position", "created_at",
-         "updated_at"),
-        (*(_newer(c) for c in ("field_type", "field_description", "ordinal_position")), _earliest("created_at"),
-         _latest("updated_at")),
-    ),
-    "OL_RUN": Rule(
-        ("run_id", "job_id", "event_type", "event_time", "nominal_start_time", "nominal_end_time", "producer",
-         "schema_url", "created_at", "started_at", "ended_at", "last_event_time", "parent_run_id", "parent_job_id",
-         "root_run_id", "root_job_id"),
-        (f"event_type = CASE WHEN {_RUN_WINS} THEN s.event_type ELSE t.event_type END",
-         f"event_time = CASE WHEN {_RUN_WINS} THEN s.event_time ELSE t.event_time END",
-         f"ended_at = CASE WHEN {_RUN_WINS} AND s.ended_at IS NOT NULL THEN s.ended_at ELSE t.ended_at END",
-         _earliest("started_at"), _earliest("created_at"), _latest("last_event_time"),
-         *(_coalesce(c) for c in ("nominal_start_time", "nominal_end_time", "producer", "schema_url", "parent_run_id",
-                                  "parent_job_id", "root_run_id", "root_job_id"))),
-    ),
-    "OL_RUN_INPUT": Rule(("run_id", "dataset_id")),
-    "OL_RUN_OUTPUT": Rule(("run_id", "dataset_id")),
-    "OL_COLUMN_LINEAGE": Rule(
-        (*_EDGE, "target_field", "target_field_id", "confidence_score"), (*_EDGE_UPDATES, _coalesce("confidence_score"))
-    ),
-    "OL_COLUMN_LINEAGE_DATASET": Rule(_EDGE, _EDGE_UPDATES),
-    "OL_DATASET_SYMLINK": Rule(
-        ("symlink_id", "dataset_id", "symlink_namespace", "symlink_name", "symlink_type", "symlink_dataset_id",
-         "created_at")
-    ),
-}  # fmt: skip
-EVENT_COLUMNS = tuple(c.name for c in OL_EVENT.columns)
-FACET_KEY = ("owner", "entity_id", "facet_name")
+# Event ids per duplicate-check request; the last chunk is padded so that the request text never varies.
+DUPLICATE_CHECK_IDS = 100
 
 
 # --- statements -------------------------------------------------------------------------------------------
@@ -158,12 +55,11 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class TableWrite:
-    """Everything a batch writes into one table: rows from `params`, each statement run for every row."""
+    """How one table's rows (`write`, from schemas.sql.upserts.WRITES) are sent to this database: each statement
+    run for every row, values fitted to the declared columns."""
 
-    table: Table
-    key: tuple[str, ...]  # rows sharing a key go to successive executemany calls, so they merge in batch order
+    write: Write
     statements: tuple[Statement, ...]
-    params: Callable[[EventRows], Iterable[Params]]
     fit: dict[str, Callable[[Any], Any]]  # column -> how a value is made to fit the declared column
 
 
@@ -180,18 +76,19 @@ def _marker(column: str, info: ColumnInfo | None) -> str:
     return "?"
 
 
-def merge_sql(rule: Rule, target: str, on: Sequence[str], types: dict[str, ColumnInfo]) -> str:
-    """MERGE of one incoming row (USING VALUES) onto `target`, matched on the columns `on`."""
-    values = ", ".join(_marker(c, types.get(c)) for c in rule.columns)
-    cols = ", ".join(rule.columns)
-    inserts = dict(rule.insert)
+def merge_sql(write: Write, target: str, on: Sequence[str], types: dict[str, ColumnInfo]) -> str:
+    """MERGE of one incoming row (USING VALUES ... AS s) onto `target` (AS t), matched on the columns `on`; the
+    SET list and the INSERT values are the write's rules spelled with t and s."""
+    rows = aliases("t", "s")
+    values = ", ".join(_marker(c, types.get(c)) for c in write.columns)
+    cols = ", ".join(write.columns)
     sql = (
         f"MERGE INTO {target} AS t USING VALUES ({values}) AS s ({cols}) "
         f"ON {' AND '.join(f't.{c} = s.{c}' for c in on)}"
     )
-    if rule.updates:
-        sql += f" WHEN MATCHED THEN UPDATE SET {', '.join(rule.updates)}"
-    exprs = ", ".join(inserts.get(c, f"s.{c}") for c in rule.columns)
+    if write.updates:
+        sql += f" WHEN MATCHED THEN UPDATE SET {', '.join(assignment(c, write.rules[c], rows) for c in write.updates)}"
+    exprs = ", ".join(insert_value(rule, rows.new(c)) for c, rule in write.rules.items())
     # Identifiers from schemas.tables and a validated database name only; values are bound parameters.
     return f"{sql} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({exprs})"  # noqa: S608
 
@@ -245,77 +142,67 @@ def fitters(table: Table, types: dict[str, ColumnInfo]) -> dict[str, Callable[[A
 # --- the plan ---------------------------------------------------------------------------------------------
 
 
-_INSERT_TARGET = re.compile(r"INSERT INTO (\w+) \(")
-
-
-def _builders() -> dict[str, Callable[[EventRows], Iterable[Params]]]:
-    """The parameter builders of schemas.sql.upserts, by the table each one writes."""
-    found = {}
-    for write in WRITES:
-        match = _INSERT_TARGET.match(write.sql)
-        if match is None:
-            raise StoreError(f"cannot tell which table this upsert writes: {write.sql[:60]}")
-        found[match[1]] = write.params
-    return found
-
-
 def plan(database: str, catalog: Catalog) -> tuple[TableWrite, ...]:
-    """Every table write of a batch, in schemas.sql.upserts' order, for the database `catalog` describes."""
-    builders = _builders()
-    writes = []
-    for name, params in builders.items():
-        table = TABLE_BY_NAME[name]
-        types = catalog.types.get(name, {})
-        target = ddl.qualified(table, Dialect.TERADATA, database)
-        if name == OL_EVENT.name:
-            statements: tuple[Statement, ...] = (event_insert(target, types),)
-        elif name == OL_FACET.name:
-            statements = facet_statements(table, target, catalog, types)
-        else:
-            rule = RULES[name]
-            on = match_columns(table, catalog, rule.columns)
-            statements = (Statement(merge_sql(rule, target, on, types), rule.columns),)
-        writes.append(TableWrite(table, table.primary_key, statements, params, fitters(table, types)))
-    return tuple(writes)
+    """How every table write of schemas.sql.upserts.WRITES is sent to the database `catalog` describes."""
+    return tuple(_table_write(write, database, catalog) for write in WRITES)
 
 
-def event_insert(target: str, types: dict[str, ColumnInfo]) -> Statement:
-    # New events only (stored ids are filtered first): a plain INSERT, a clash is a race to retry, not a merge.
-    marks = ", ".join(_marker(c, types.get(c)) for c in EVENT_COLUMNS)
-    return Statement(f"INSERT INTO {target} ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})", EVENT_COLUMNS)  # noqa: S608
+def _table_write(write: Write, database: str, catalog: Catalog) -> TableWrite:
+    types = catalog.types.get(write.table.name, {})
+    target = ddl.qualified(write.table, Dialect.TERADATA, database)
+    if write.new_only:
+        statements: tuple[Statement, ...] = (plain_insert(write, target, types),)
+    elif (time := write.row_time) is not None:
+        statements = replace_row_statements(write, time, target, catalog, types)
+    else:
+        on = match_columns(write.table, catalog, write.columns)
+        statements = (Statement(merge_sql(write, target, on, types), write.columns),)
+    return TableWrite(write, statements, fitters(write.table, types))
 
 
-def facet_statements(
-    table: Table, target: str, catalog: Catalog, types: dict[str, ColumnInfo]
+def plain_insert(write: Write, target: str, types: dict[str, ColumnInfo]) -> Statement:
+    """New rows only (OL_EVENT: stored ids are filtered first): a clash is a race to retry, not a merge."""
+    marks = ", ".join(_marker(c, types.get(c)) for c in write.columns)
+    return Statement(f"INSERT INTO {target} ({', '.join(write.columns)}) VALUES ({marks})", write.columns)  # noqa: S608
+
+
+def replace_row_statements(
+    write: Write, time: str, target: str, catalog: Catalog, types: dict[str, ColumnInfo]
 ) -> tuple[Statement, ...]:
-    """Insert an empty row for a new key, then set payload and time unless the stored row is newer (the upserts'
-    `WHERE OL_FACET.event_time IS NULL OR excluded.event_time >= OL_FACET.event_time`)."""
-    on = match_columns(table, catalog, FACET_KEY)
-    placeholder = merge_sql(Rule(FACET_KEY), target, on, types)
-    time = _marker("event_time", types.get("event_time") or ColumnInfo("TS", 6, None, True))
+    """A row replaced whole by a newer one (OL_FACET). Its payload is a CLOB, which cannot appear in a CASE, so:
+    a MERGE that inserts the bare key when it is not stored yet, then an UPDATE that sets the other columns unless
+    the stored row is newer by `time` (the rule's row guard, spelled with the stored columns and the markers)."""
+    on = match_columns(write.table, catalog, write.key)
+    key_only = dataclasses.replace(write, rules=dict.fromkeys(write.key, KEY))
+    placeholder = Statement(merge_sql(key_only, target, on, types), write.key)
+
+    def marker(column: str) -> str:
+        # The time is compared, so it is cast even where the catalog did not say its type.
+        return _marker(column, types.get(column) or (ColumnInfo("TS", 6, None, True) if column == time else None))
+
+    rows = Rows(old=lambda c: c, new=marker, bound=marker)
+    sets = ", ".join(assignment(c, write.rules[c], rows) for c in write.updates)
     where = " AND ".join(f"{c} = ?" for c in on)
-    update = (
-        f"UPDATE {target} SET payload = ?, event_time = {time} WHERE {where} "  # noqa: S608
-        f"AND (event_time IS NULL OR event_time <= {time})"
-    )
-    return Statement(placeholder, FACET_KEY), Statement(update, ("payload", "event_time", *on, "event_time"))
+    update = f"UPDATE {target} SET {sets} WHERE {where} AND {row_guard(write, rows)}"  # noqa: S608
+    return placeholder, Statement(update, (*write.updates, *on, time))
 
 
 def stored_events_sql(database: str) -> str:
-    """The duplicate check: which of ID_CHUNK event ids are stored. Run inside the write transaction without an
-    ACCESS lock, so that a concurrent writer of the same event conflicts (deadlock, retried) instead of both
+    """The duplicate check: which of DUPLICATE_CHECK_IDS event ids are stored. Run inside the write transaction
+    without an ACCESS lock, so that a concurrent writer of the same event conflicts (deadlock, retried) instead of both
     writers inserting it."""
-    marks = ", ".join("?" * ID_CHUNK)
+    marks = ", ".join("?" * DUPLICATE_CHECK_IDS)
     target = ddl.qualified(OL_EVENT, Dialect.TERADATA, database)
     return f"SELECT event_id FROM {target} WHERE event_id IN ({marks})"  # noqa: S608
 
 
 def id_chunks(event_ids: Sequence[str]) -> list[tuple[str, ...]]:
-    """The ids in chunks of exactly ID_CHUNK, the last padded with its own last id (one request text, cached)."""
+    """The ids in chunks of exactly DUPLICATE_CHECK_IDS, the last padded with its own last id (one request text,
+    cached by the database)."""
     chunks = []
-    for start in range(0, len(event_ids), ID_CHUNK):
-        chunk = list(event_ids[start : start + ID_CHUNK])
-        chunks.append(tuple(chunk + [chunk[-1]] * (ID_CHUNK - len(chunk))))
+    for start in range(0, len(event_ids), DUPLICATE_CHECK_IDS):
+        chunk = list(event_ids[start : start + DUPLICATE_CHECK_IDS])
+        chunks.append(tuple(chunk + [chunk[-1]] * (DUPLICATE_CHECK_IDS - len(chunk))))
     return chunks
 
 

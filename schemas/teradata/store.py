@@ -11,6 +11,9 @@ error the store calls rollback(), so nothing of a batch is half-written (in ANSI
 would otherwise be undone and the transaction left open). DDL runs with autocommit on, one statement per
 transaction, as ANSI mode requires.
 
+Writes: the batch template is schemas.sqlstore.SqlStore's; this module supplies the pooled, retrying transaction
+and sends each table's rows as schemas.teradata.sql plans them for this database's catalog.
+
 Errors: teradatasql raises OperationalError whose message carries `[Error NNNN]`. TRANSIENT codes and lost
 sessions are retried with backoff inside the writer (TRIES attempts in all), then StoreUnavailable (HTTP 503);
 any other code fails the batch at once with StoreError naming the code.
@@ -26,19 +29,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from schemas import migrations
 from schemas.dsn import Dialect, Dsn
 from schemas.migrations import Catalog
-from schemas.rows import EventRows
-from schemas.sql import ddl
+from schemas.sql import backfill, ddl
 from schemas.sql.reads import Params
-from schemas.sqlstore import SqlReads
-from schemas.store import SchemaStatus, StoreError, StoreUnavailable, WriteOutcome
+from schemas.sql.rules import Write
+from schemas.sqlstore import SqlStore
+from schemas.store import SchemaStatus, StoreError, StoreUnavailable
+from schemas.teradata import catalog as teradata_catalog
 from schemas.teradata import sql as teradata_sql
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Codes worth the same transaction again, from Teradata's "Responding to Error and Failure Parcels" (CLIv2):
 TRANSIENT = {
@@ -241,7 +246,7 @@ def executemany(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -
         cursor.close()
 
 
-class TeradataStore(SqlReads):
+class TeradataStore(SqlStore[Connection]):
     """A Store on one Teradata database. Opening connects to nothing: the first call opens a session. Call
     upgrade_schema (or create_schema) before writing. After close() every method raises StoreError."""
 
@@ -254,7 +259,7 @@ class TeradataStore(SqlReads):
         self._pool = _Pool(connect or driver_connect(dsn), pool_size)
         self._errors = driver_errors()
         self._writer = threading.Lock()
-        self._plan: tuple[teradata_sql.TableWrite, ...] | None = None
+        self._plan: dict[str, teradata_sql.TableWrite] | None = None
         self._sleep = sleep
 
     @property
@@ -263,39 +268,26 @@ class TeradataStore(SqlReads):
 
     # --- writes -------------------------------------------------------------------------------------------
 
-    def write_batch(self, batch: Sequence[EventRows]) -> list[WriteOutcome]:
-        """Write the batch in one transaction; one outcome per event, in order (see Store.write_batch)."""
-        first: dict[str, int] = {}
-        for index, rows in enumerate(batch):
-            first.setdefault(rows.event.event_id, index)
-        if not batch:
-            return []
+    def _in_write_transaction(self, work: Callable[[Connection], T]) -> T:
+        """One batch at a time (the writer lock), on statements planned for this database's catalog."""
         with self._writer:
-            plan = self._write_plan()
-            written = self._retrying("writing a batch", lambda conn: self._write(conn, plan, batch, first))
-        return [
-            WriteOutcome.STORED if rows.event.event_id in written and first[rows.event.event_id] == i
-            else WriteOutcome.DUPLICATE
-            for i, rows in enumerate(batch)
-        ]  # fmt: skip
+            self._write_plan()
+            return self._retrying("writing a batch", work)
 
-    def _write(
-        self, conn: Connection, plan: tuple[teradata_sql.TableWrite, ...], batch: Sequence[EventRows],
-        first: dict[str, int],
-    ) -> set[str]:  # fmt: skip
+    def _stored_event_ids(self, conn: Connection, event_ids: list[str]) -> set[str]:
         stored: set[str] = set()
         sql = teradata_sql.stored_events_sql(self.database)
-        for chunk in teradata_sql.id_chunks(list(first)):
+        for chunk in teradata_sql.id_chunks(event_ids):
             stored.update(str(row[0]) for row in query(conn, sql, chunk))
-        new = [batch[i] for event_id, i in first.items() if event_id not in stored]
-        for write in plan:
-            rows = [p for event in new for p in write.params(event)]
-            for wave in teradata_sql.waves(rows, write.key):
-                for statement in write.statements:
-                    executemany(conn, statement.sql, teradata_sql.bind(statement, wave, write.fit))
-        return {rows.event.event_id for rows in new}
+        return stored
 
-    def _retrying(self, doing: str, work: Callable[[Connection], set[str]]) -> set[str]:
+    def _write_rows(self, conn: Connection, write: Write, rows: list[Params]) -> None:
+        table_write = self._write_plan()[write.table.name]
+        for wave in teradata_sql.waves(rows, write.key):
+            for statement in table_write.statements:
+                executemany(conn, statement.sql, teradata_sql.bind(statement, wave, table_write.fit))
+
+    def _retrying(self, doing: str, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction, committed; transient failures are retried with backoff, then 503."""
         for attempt in range(1, TRIES + 1):
             try:
@@ -318,7 +310,7 @@ class TeradataStore(SqlReads):
                 self._sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _write_plan(self) -> tuple[teradata_sql.TableWrite, ...]:
+    def _write_plan(self) -> dict[str, teradata_sql.TableWrite]:
         """The statements for this database, built once from its catalog (its PIs, widths, precisions)."""
         if self._plan is None:
             catalog = self.catalog()
@@ -326,14 +318,14 @@ class TeradataStore(SqlReads):
                 catalog, Dialect.TERADATA, self.database
             ):
                 raise StoreError("the Teradata schema is not current; run `lineage schema upgrade` first")
-            self._plan = teradata_sql.plan(self.database, catalog)
+            self._plan = {tw.write.table.name: tw for tw in teradata_sql.plan(self.database, catalog)}
         return self._plan
 
     # --- schema -------------------------------------------------------------------------------------------
 
     def catalog(self) -> Catalog:
         with self._session("reading the catalog") as conn:
-            return migrations.read_teradata_catalog(lambda sql, p: query(conn, sql, p), self.database)
+            return teradata_catalog.read_catalog(lambda sql, p: query(conn, sql, p), self.database)
 
     def schema_status(self) -> SchemaStatus:
         return migrations.status(self.catalog())
@@ -343,8 +335,16 @@ class TeradataStore(SqlReads):
         return self._migrate(migrations.create)
 
     def upgrade_schema(self) -> list[str]:
-        """Add what is missing, widen what can be widened, record pending migrations; never drops."""
+        """Add what is missing, widen what can be widened, record pending migrations, then fill the old
+        application's lineage ids (schemas.sql.backfill); never drops. The DDL and INSERT statements run."""
         statements = self._migrate(migrations.upgrade)
+        with self._writer, self._session("filling legacy lineage ids") as conn:
+            backfill.backfill_legacy_edges(
+                lambda sql, p: query(conn, sql, p),
+                lambda sql, rows: executemany(conn, sql, rows),
+                self.dialect,
+                self.database,
+            )
         for blocked in migrations.blocked_widenings(self.catalog(), Dialect.TERADATA):
             logger.warning("Teradata store %s: %s; longer values are cut to fit", self.masked, blocked)
         return statements
@@ -352,7 +352,7 @@ class TeradataStore(SqlReads):
     def _migrate(self, action: Callable[[migrations.Target], list[str]]) -> list[str]:
         self._plan = None  # the catalog changes: statements are planned again on the next write
         with self._writer, self._session("changing the schema") as conn:
-            target = migrations.teradata_target(
+            target = teradata_catalog.target(
                 lambda sql, p: query(conn, sql, p), lambda sql, p: execute(conn, sql, p), self.database
             )
             statements = action(target)

@@ -12,6 +12,7 @@ import pytest
 
 from schemas import migrations
 from schemas.rows import EventKind, EventRow, EventRows
+from schemas.sqlite import catalog as sqlite_catalog
 from schemas.sqlite.store import SqliteStore
 from schemas.store import StoreError, WriteOutcome
 from tests.schemas.sql.test_ddl import SEED_DDL, SEED_KEYS, seed_columns
@@ -77,7 +78,7 @@ def snapshot(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, .
 
 def columns_by_table(path: Path) -> dict[str, frozenset[str]]:
     with closing(sqlite3.connect(path)) as conn:
-        return migrations.read_sqlite_catalog(conn).columns
+        return sqlite_catalog.read_catalog(conn).columns
 
 
 @pytest.fixture
@@ -140,7 +141,7 @@ def test_upgrade_of_the_seed_database(tmp_path: Path, store_at: type[SqliteStore
         traced: list[str] = []
         conn.set_trace_callback(traced.append)
         conn.execute("BEGIN IMMEDIATE")
-        statements = migrations.upgrade(migrations.sqlite_target(conn))
+        statements = migrations.upgrade(sqlite_catalog.target(conn))
         conn.execute("COMMIT")
     assert statements
     assert [s for s in traced if not ALLOWED.fullmatch(s)] == []

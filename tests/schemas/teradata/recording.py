@@ -15,9 +15,10 @@ from typing import Any
 
 import teradatasql
 
-from schemas.migrations import TERADATA_COLUMNS_SQL, TERADATA_INDEXES_SQL, Catalog
+from schemas.migrations import Catalog
 from schemas.sql import ddl
 from schemas.tables import TABLES
+from schemas.teradata.catalog import COLUMNS_SQL, INDEXES_SQL
 
 Row = tuple[Any, ...]
 _TYPE_BYTES = {"UNICODE": 2, "LATIN": 1}
@@ -66,9 +67,9 @@ class Script:
     # --- answers ------------------------------------------------------------------------------------------
 
     def answer(self, call: Call) -> list[Row]:
-        if call.sql == TERADATA_COLUMNS_SQL:
+        if call.sql == COLUMNS_SQL:
             return self._columns()
-        if call.sql == TERADATA_INDEXES_SQL:
+        if call.sql == INDEXES_SQL:
             return self._indexes()
         if re.fullmatch(r"SELECT version_id FROM \w+\.OL_SCHEMA_VERSION", call.sql):
             return [(v,) for v in self.versions]
