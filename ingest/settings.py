@@ -2,11 +2,11 @@
 
 Settings holds one group per part of the server: `store`, `http`, `query` and `cache` (the last two are
 query.config's own QueryConfig and CacheConfig), plus the two variables every command reads. Each field a
-variable sets carries the variable in its metadata (see `_var`); `VARIABLES`, the one list of every setting,
-is derived from those fields, so a default is written once, on its field. `lineage config` prints the list
-and a test holds the operations guide's Configuration table to it. A bad value raises SettingsError naming
-the variable and the value, and start-up stops with that one line. The design's `populate` and `retention`
-groups arrive with their first variable.
+variable sets carries the variable in its metadata (query.config.variable); `VARIABLES`, the one list of
+every setting, is derived from those fields, so a default is written once, on its field. `lineage config`
+prints the list and a test holds the operations guide's Configuration table to it. A bad value raises
+SettingsError naming the variable and the value, and start-up stops with that one line. The design's
+`populate` and `retention` groups arrive with their first variable.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from query.config import CacheConfig, QueryConfig
+from query.config import CacheConfig, QueryConfig, variable
 from schemas.dsn import Dialect, Dsn, parse_dsn
 
 DEFAULT_STORE = "sqlite:///./lineage.db"
@@ -88,27 +88,6 @@ def _origins(value: str) -> tuple[str, ...]:
     return origins
 
 
-def _var(
-    env: str,
-    meaning: str,
-    used_by: str,
-    *,
-    legacy: str | None = None,
-    secret: bool = False,
-    cast: Callable[[str], Any] | None = None,
-    low: int | None = None,
-    high: int | None = None,
-) -> dict[str, Any]:
-    """A field's metadata naming the variable that sets it (query.config writes the same keys as literals).
-    Integers give `low` and `high`; a field whose type has no standard cast gives `cast`."""
-    meta: dict[str, Any] = {"env": env, "meaning": meaning, "used_by": used_by, "legacy": legacy, "secret": secret}
-    if cast is not None:
-        meta["cast"] = cast
-    if low is not None:
-        meta |= {"low": low, "high": high}
-    return meta
-
-
 TERADATA = "store, populate"
 
 
@@ -117,7 +96,7 @@ class StoreSettings:
     """Where the OL_* tables live. The Teradata variables form the DSN when LINEAGE_STORE is not set."""
 
     dsn: Dsn = field(
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_STORE",
             f"where the OL_* tables live, as a DSN; default {DEFAULT_STORE}, or Teradata when TERADATA_HOST is set",
             "serve, ingest, schema",
@@ -126,7 +105,7 @@ class StoreSettings:
     )
     teradata_host: str | None = field(
         default=None,
-        metadata=_var(
+        metadata=variable(
             "TERADATA_HOST",
             "Teradata host; when set and LINEAGE_STORE is not, the store is Teradata",
             TERADATA,
@@ -134,20 +113,20 @@ class StoreSettings:
         ),
     )
     teradata_user: str = field(
-        default="demo_user", metadata=_var("TERADATA_USER", "Teradata user", TERADATA, legacy="TD_USER")
+        default="demo_user", metadata=variable("TERADATA_USER", "Teradata user", TERADATA, legacy="TD_USER")
     )
     teradata_password: str | None = field(
         default=None,
-        metadata=_var(
+        metadata=variable(
             "TERADATA_PASSWORD", "Teradata password; never logged", TERADATA, legacy="TD_PASSWORD", secret=True
         ),
     )
     teradata_database: str = field(
         default="demo_user",
-        metadata=_var("TERADATA_DATABASE", "database holding the OL_* tables", TERADATA, legacy="TD_DATABASE"),
+        metadata=variable("TERADATA_DATABASE", "database holding the OL_* tables", TERADATA, legacy="TD_DATABASE"),
     )
     teradata_port: int = field(
-        default=1025, metadata=_var("TERADATA_PORT", "Teradata port", TERADATA, low=1, high=65535)
+        default=1025, metadata=variable("TERADATA_PORT", "Teradata port", TERADATA, low=1, high=65535)
     )
 
 
@@ -157,15 +136,15 @@ class HttpSettings:
 
     host: str = field(
         default="127.0.0.1",
-        metadata=_var("LINEAGE_HOST", "address the server binds; 0.0.0.0 for every interface", "serve"),
+        metadata=variable("LINEAGE_HOST", "address the server binds; 0.0.0.0 for every interface", "serve"),
     )
     api_port: int = field(
         default=8080,
-        metadata=_var("API_PORT", "HTTP port the server listens on", "serve", legacy="PORT", low=1, high=65535),
+        metadata=variable("API_PORT", "HTTP port the server listens on", "serve", legacy="PORT", low=1, high=65535),
     )
     workers: int = field(
         default=1,
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_WORKERS",
             "server processes sharing the port (SO_REUSEPORT); `lineage serve --workers` overrides",
             "serve",
@@ -175,7 +154,7 @@ class HttpSettings:
     )
     log_format: str = field(
         default="text",
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_LOG_FORMAT",
             "text, or json for one JSON object per log line",
             "serve",
@@ -184,7 +163,7 @@ class HttpSettings:
     )
     api_keys: tuple[str, ...] = field(
         default=(),
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_API_KEYS",
             "comma-separated keys accepted as `Authorization: Bearer <key>`; several allow rotation; "
             "empty leaves ingestion open",
@@ -194,11 +173,11 @@ class HttpSettings:
         ),
     )
     protect_reads: bool = field(
-        default=False, metadata=_var("LINEAGE_PROTECT_READS", "true: read endpoints need an API key too", "serve")
+        default=False, metadata=variable("LINEAGE_PROTECT_READS", "true: read endpoints need an API key too", "serve")
     )
     cors_origins: tuple[str, ...] = field(
         default=(),
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_CORS_ORIGINS",
             "comma-separated origins allowed to call the API from a browser; empty disables CORS",
             "serve",
@@ -207,13 +186,13 @@ class HttpSettings:
     )
     batch_max_events: int = field(
         default=500,
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_BATCH_MAX_EVENTS", "events written in one transaction at most", "serve", low=1, high=100_000
         ),
     )
     batch_max_delay_ms: int = field(
         default=2,
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_BATCH_MAX_DELAY_MS",
             "how long the writer waits for more events once one is queued",
             "serve",
@@ -223,7 +202,7 @@ class HttpSettings:
     )
     queue_max_events: int = field(
         default=10_000,
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_QUEUE_MAX_EVENTS",
             "events waiting to be written at most; beyond it requests get 503 with Retry-After",
             "serve",
@@ -232,11 +211,12 @@ class HttpSettings:
         ),
     )
     retry_after_seconds: int = field(
-        default=1, metadata=_var("LINEAGE_RETRY_AFTER_SECONDS", "the Retry-After of a 503", "serve", low=1, high=3600)
+        default=1,
+        metadata=variable("LINEAGE_RETRY_AFTER_SECONDS", "the Retry-After of a 503", "serve", low=1, high=3600),
     )
     max_body_bytes: int = field(
         default=16 * 2**20,
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_MAX_BODY_BYTES",
             "largest request body as sent (compressed or not); beyond it 413",
             "serve",
@@ -246,7 +226,7 @@ class HttpSettings:
     )
     max_decompressed_bytes: int = field(
         default=64 * 2**20,
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_MAX_DECOMPRESSED_BYTES",
             "largest body after gunzip, checked while inflating; beyond it 413",
             "serve",
@@ -256,13 +236,13 @@ class HttpSettings:
     )
     max_json_depth: int = field(
         default=100,
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_MAX_JSON_DEPTH", "deepest JSON nesting accepted; deeper is 400", "serve", low=8, high=1000
         ),
     )
     max_batch_events: int = field(
         default=1000,
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_MAX_BATCH_EVENTS", "most events in one batch request; more is 413", "serve", low=1, high=100_000
         ),
     )
@@ -279,7 +259,7 @@ class Settings:
     sources: Mapping[str, str]  # variable name -> where its value came from
     validation: str = field(
         default="lenient",
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_VALIDATION",
             "lenient keeps a standard facet that breaks its schema, with a warning; strict rejects the event",
             "serve, ingest",
@@ -288,7 +268,7 @@ class Settings:
     )
     log_level: str = field(
         default="info",
-        metadata=_var(
+        metadata=variable(
             "LINEAGE_LOG_LEVEL", "log level", "serve, ingest, schema", cast=_choice("debug", "info", "warning", "error")
         ),
     )
