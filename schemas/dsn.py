@@ -2,13 +2,16 @@
 
 `sqlite:///relative.db`, `sqlite:////absolute/path.db`, `postgresql://user:pw@host:5432/db`,
 `teradata://user:pw@host:1025/database`. Anything else is a `ValueError` whose message names the problem.
+
+A server DSN's query string is kept as `Dsn.options`, in order: a PostgreSQL store passes each pair to libpq as
+a connection parameter (`?sslmode=require&connect_timeout=5`, `options=-csearch_path%3Dlineage`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 
 class Dialect(StrEnum):
@@ -21,6 +24,8 @@ class Dialect(StrEnum):
 
 DEFAULT_PORTS = {Dialect.POSTGRESQL: 5432, Dialect.TERADATA: 1025}
 SCHEME_ALIASES = {"postgres": Dialect.POSTGRESQL, "postgresql+psycopg": Dialect.POSTGRESQL}
+# Query parameters whose value is as secret as the password: masked like it.
+SECRET_OPTIONS = frozenset({"password", "sslpassword"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +37,17 @@ class Dsn:
     user: str = ""
     password: str = ""
     database: str = ""
+    options: tuple[tuple[str, str], ...] = ()  # the query string's (name, value) pairs, in order
 
     def masked(self) -> str:
-        """The DSN as text with the password replaced, fit for logs and `lineage config`."""
+        """The DSN as text with the password (and any secret parameter) replaced, fit for logs and `lineage config`."""
         if self.dialect is Dialect.SQLITE:
             return f"sqlite:///{self.path}"
         auth = self.user + (":***" if self.password else "")
         at = f"{auth}@" if auth else ""
-        return f"{self.dialect.value}://{at}{self.host}:{self.port}/{self.database}"
+        shown = [(name, "***" if name in SECRET_OPTIONS else value) for name, value in self.options]
+        query = f"?{urlencode(shown, safe='*')}" if shown else ""
+        return f"{self.dialect.value}://{at}{self.host}:{self.port}/{self.database}{query}"
 
 
 def parse_dsn(text: str) -> Dsn:
@@ -63,6 +71,10 @@ def parse_dsn(text: str) -> Dsn:
     database = unquote(parts.path.lstrip("/"))
     if "/" in database:
         raise ValueError(f"database name {database!r} contains '/'")
+    try:
+        options = tuple(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True))
+    except ValueError:
+        raise ValueError(f"the query string {parts.query!r} is not name=value pairs joined by &") from None
     return Dsn(
         dialect=dialect,
         host=parts.hostname,
@@ -70,6 +82,7 @@ def parse_dsn(text: str) -> Dsn:
         user=unquote(parts.username or ""),
         password=unquote(parts.password or ""),
         database=database,
+        options=options,
     )
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from schemas.dsn import Dialect
@@ -39,6 +41,7 @@ from schemas.store import (
     RunInfo,
     SearchKind,
 )
+from schemas.times import format_store_time
 
 IN_LIST_VALUES = 500  # values per IN list: SQLite before 3.32 binds at most 999 parameters per statement
 Params = dict[str, Any]
@@ -98,6 +101,18 @@ def page_params(page: Page) -> Params:
         "page_first": page.offset + 1,
         "page_last": page.offset + page.limit,
     }
+
+
+def read_value(value: Any) -> Any:
+    """A result value of a server database as this module's types hold it: timestamps as store text, decimals as
+    float, and the trailing blanks of CHAR(1) flags (Teradata pads CHAR results in a UTF8 session) removed."""
+    if isinstance(value, datetime):
+        return format_store_time(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str) and value.endswith(" ") and len(value.rstrip(" ")) <= 1:
+        return value.rstrip(" ")
+    return value
 
 
 def like_pattern(text: str, *, prefix_only: bool = False) -> str:

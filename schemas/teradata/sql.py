@@ -23,8 +23,6 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from schemas.dsn import Dialect
@@ -35,7 +33,6 @@ from schemas.sql.rules import KEY, Rows, Write, aliases, assignment, insert_valu
 from schemas.sql.upserts import WRITES
 from schemas.store import StoreError
 from schemas.tables import OL_EVENT, TABLES, Table
-from schemas.times import format_store_time
 
 TABLE_BY_NAME = {table.name: table for table in TABLES}
 # Event ids per duplicate-check request; the last chunk is padded so that the request text never varies.
@@ -255,15 +252,3 @@ def read_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tupl
         return match[0]
 
     return "LOCKING ROW FOR ACCESS " + _READ_TOKENS.sub(replace, sql), tuple(values)
-
-
-def read_value(value: Any) -> Any:
-    """A result value as schemas.sql.reads' types hold it: timestamps as store text, decimals as float, and the
-    trailing blanks of CHAR(1) flags (Teradata pads CHAR results in a UTF8 session) removed."""
-    if isinstance(value, datetime):
-        return format_store_time(value)
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, str) and value.endswith(" ") and len(value.rstrip(" ")) <= 1:
-        return value.rstrip(" ")
-    return value

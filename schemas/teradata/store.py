@@ -34,7 +34,7 @@ from typing import Any, Protocol, TypeVar
 from schemas import migrations
 from schemas.dsn import Dialect, Dsn
 from schemas.migrations import Catalog
-from schemas.sql import backfill, ddl
+from schemas.sql import backfill, ddl, reads
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
 from schemas.sqlstore import SqlStore
@@ -374,7 +374,7 @@ class TeradataStore(SqlStore[Connection]):
         reads run concurrently with each other and with the writer."""
         text, values = teradata_sql.read_sql(sql, params, self.database)
         with self._session("reading lineage") as conn:
-            return [tuple(teradata_sql.read_value(v) for v in row) for row in query(conn, text, values)]
+            return [tuple(reads.read_value(v) for v in row) for row in query(conn, text, values)]
 
     def ping(self) -> None:
         try:

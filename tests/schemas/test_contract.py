@@ -1,8 +1,9 @@
 """The Store contract every SQL backend keeps: idempotency, atomicity and the merge rules of schemas.sql.upserts.
 
-Every test runs on each backend of `BACKENDS` (the `backend` fixture). A new backend (PostgreSQL) joins by adding
-one entry there: a function that opens an empty, current store and a way to read what it committed. The SQL
-tests read with is written without parameters, so it runs unchanged on every backend.
+Every test runs on each backend of `BACKENDS` (the `backend` fixture): SQLite in tmp_path, PostgreSQL in a fresh
+schema of the real server (tests/postgres.py). A new backend joins by adding one entry there: a function that
+opens an empty, current store and a way to read what it committed. The SQL tests read with is written without
+parameters, so it runs unchanged on every backend.
 
 Teradata has no server here: the last tests check that its MERGE statements are the same rule table rendered
 with t/s aliases (compared, clause by clause, with the SQLite rendering through sqlglot), and that they parse.
@@ -17,11 +18,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import sqlglot
 from sqlglot import exp
 
+from schemas.dsn import parse_dsn
 from schemas.migrations import schema_catalog
+from schemas.postgresql.store import PostgresStore
 from schemas.rows import (
     ColumnEdgeRow,
     DatasetRow,
@@ -37,6 +41,7 @@ from schemas.rows import (
     make_key,
     namespace_key,
 )
+from schemas.sql import reads
 from schemas.sql.rules import Policy, Write
 from schemas.sql.upserts import UPSERTS, WRITES
 from schemas.sqlite.store import SqliteStore
@@ -68,12 +73,29 @@ def sqlite_backend(tmp_path: Path) -> Iterator[Backend]:
     store.close()
 
 
-BACKENDS: dict[str, Callable[[Path], Iterator[Backend]]] = {"sqlite": sqlite_backend}
+def postgresql_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """A fresh schema of the session's PostgreSQL database (tests/postgres.py); values read as the store reads."""
+    dsn = request.getfixturevalue("postgres_dsn")
+    store = PostgresStore(parse_dsn(dsn))
+    store.create_schema()
+
+    def query(sql: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(dsn) as conn:
+            return [tuple(map(reads.read_value, row)) for row in conn.execute(sql)]
+
+    yield Backend(store, query)
+    store.close()
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Backend]]] = {
+    "sqlite": lambda request: sqlite_backend(request.getfixturevalue("tmp_path")),
+    "postgresql": postgresql_backend,
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield from BACKENDS[request.param](tmp_path)
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    yield from BACKENDS[request.param](request)
 
 
 @pytest.fixture

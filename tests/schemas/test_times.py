@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from schemas.teradata.sql import read_value
+from schemas.sql.reads import read_value
 from schemas.times import format_store_time, parse_iso, parse_store_time, store_to_iso, utc_now
 
 

@@ -10,6 +10,7 @@ import teradatasql
 from schemas import open_store
 from schemas.dsn import parse_dsn
 from schemas.migrations import ColumnInfo, schema_catalog
+from schemas.sql import reads
 from schemas.store import StoreError, StoreUnavailable, WriteOutcome
 from schemas.teradata import qvci
 from schemas.teradata import store as teradata
@@ -269,4 +270,4 @@ def test_reads_are_qualified_bound_and_under_an_access_lock() -> None:
     )
     assert values == ("2024-01-01 00:00:00.000000", "v")
     row = (datetime(2024, 1, 2, 3, 4, 5), Decimal("0.85"), "Y  ", "name ", None)
-    assert tuple(map(teradata_sql.read_value, row)) == ("2024-01-02 03:04:05.000000", 0.85, "Y", "name ", None)
+    assert tuple(map(reads.read_value, row)) == ("2024-01-02 03:04:05.000000", 0.85, "Y", "name ", None)

@@ -1,0 +1,202 @@
+"""The PostgreSQL store: the OL_* tables in one schema of a PostgreSQL database, through psycopg 3 and its pool.
+
+Connections: a psycopg_pool.ConnectionPool (POOL_SIZE connections at most, in autocommit mode). Every connection
+is checked before it is handed out (`check_connection`), so one the server dropped is replaced, not used; while
+the server is down, waiting for a connection ends after `pool_timeout` seconds as StoreUnavailable, and once it
+answers again the pool connects by itself. Opening the store connects in the background and fails for nothing.
+
+Writes: the batch template is schemas.sqlstore.SqlStore's. This module runs it in one transaction on one pooled
+connection, one batch of this process at a time (the writer lock), and sends a table's rows with executemany,
+which psycopg runs in pipeline mode: every row's upsert in one round trip. Rows are sorted by the table's key, so
+that two writers (processes, hosts) lock the rows they share in the same order and rarely deadlock; the merge
+rules do not depend on the order rows arrive in, and the sort is stable for two rows of one key. Deadlocks,
+serialization failures and the unique violation of a concurrent writer storing the same event are retried
+(schemas.postgresql.errors, schemas.retry): retried, the stored-id check finds that event stored and reports it
+DUPLICATE.
+
+Reads: SqlReads' statements on pooled connections of their own, outside any transaction: under MVCC a read
+never waits for the writer and sees the last committed batch. Id lists are bound as one array
+(schemas.postgresql.sql).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from schemas import migrations
+from schemas.dsn import Dialect, Dsn
+from schemas.postgresql import catalog, errors
+from schemas.postgresql.sql import pyformat, with_arrays
+from schemas.retry import retrying
+from schemas.sql import backfill, reads
+from schemas.sql.reads import Params
+from schemas.sql.rules import Write
+from schemas.sql.upserts import UPSERTS
+from schemas.sqlstore import Row, SqlStore
+from schemas.store import SchemaStatus, StoreError, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+POOL_SIZE = 4  # the writer and three concurrent reads
+POOL_TIMEOUT_SECONDS = 10.0  # waiting for a connection; past it, StoreUnavailable (HTTP 503)
+PING_TIMEOUT_SECONDS = 2.0  # /ready answers quickly, even with the server gone
+
+
+def connection_string(dsn: Dsn) -> str:
+    """The libpq connection string of a postgresql:// DSN: its parts, then its query parameters passed through."""
+    parts: dict[str, str | int] = {
+        "host": dsn.host,
+        "port": dsn.port,
+        "user": dsn.user,
+        "password": dsn.password,
+        "dbname": dsn.database,
+    }
+    given = {name: value for name, value in parts.items() if value}
+    return conninfo.make_conninfo("", **given, **dict(dsn.options))
+
+
+class PostgresStore(SqlStore[Connection]):
+    """A Store on one PostgreSQL database (its current schema). Call upgrade_schema (or create_schema) before
+    writing. After close() every method raises StoreError."""
+
+    def __init__(
+        self,
+        dsn: Dsn,
+        *,
+        pool_size: int = POOL_SIZE,
+        pool_timeout: float = POOL_TIMEOUT_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.masked = dsn.masked()
+        self._sleep = sleep
+        self._writer = threading.Lock()
+        self._pool: ConnectionPool[Connection] = ConnectionPool(
+            connection_string(dsn),
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True},
+            check=ConnectionPool.check_connection,
+            timeout=pool_timeout,
+            name=self.masked,
+            open=False,
+        )
+        self._pool.open(wait=False)
+        self._closed = False
+
+    @property
+    def dialect(self) -> Dialect:
+        return Dialect.POSTGRESQL
+
+    @contextmanager
+    def _connection(self, doing: str, timeout: float | None = None) -> Iterator[Connection]:
+        """A pooled connection; a database error inside becomes StoreError or StoreUnavailable."""
+        if self._closed:
+            raise StoreError("the PostgreSQL store is closed")
+        try:
+            with self._pool.connection(timeout) as conn:
+                yield conn
+        except (psycopg.Error, PoolTimeout) as error:
+            raise errors.classify(error, doing) from error
+
+    # --- writes -------------------------------------------------------------------------------------------
+
+    def _in_write_transaction(self, work: Callable[[Connection], T]) -> T:
+        def attempt() -> T:
+            with self._connection("writing a batch") as conn, conn.transaction():
+                return work(conn)
+
+        with self._writer:
+            return retrying(attempt, _verdict, self._sleep)
+
+    def _stored_event_ids(self, conn: Connection, event_ids: list[str]) -> set[str]:
+        sql = pyformat(with_arrays(reads.STORED_EVENT_IDS))
+        return {row[0] for row in conn.execute(sql, {"ids": event_ids})}
+
+    def _write_rows(self, conn: Connection, write: Write, rows: list[Params]) -> None:
+        ordered = sorted(rows, key=lambda row: tuple(row[column] for column in write.key))
+        with conn.cursor() as cursor:
+            cursor.executemany(pyformat(UPSERTS[write.table.name]), ordered)
+
+    # --- reads --------------------------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Params) -> list[Row]:
+        with self._connection("reading lineage") as conn:
+            return [tuple(map(reads.read_value, row)) for row in conn.execute(pyformat(sql), params)]
+
+    def _by_ids(self, kind: Callable[..., T], sql: str, ids: Sequence[str], params: Params | None = None) -> list[T]:
+        """One statement for the whole list, the ids bound as one array (see schemas.postgresql.sql)."""
+        if not ids:
+            return []
+        return self._build(kind, with_arrays(sql), {**(params or {}), "ids": list(dict.fromkeys(ids))})
+
+    # --- schema -------------------------------------------------------------------------------------------
+
+    def _migrate(self, action: Callable[[Connection], list[str]]) -> list[str]:
+        """Run `action` in one transaction under the writer lock: DDL is transactional, so all of it or nothing."""
+        with self._writer, self._connection("changing the schema") as conn, conn.transaction():
+            statements = action(conn)
+        if statements:
+            logger.info("changed PostgreSQL store %s: %d statements", self.masked, len(statements))
+        return statements
+
+    def schema_status(self) -> SchemaStatus:
+        with self._connection("reading the catalog") as conn:
+            return migrations.status(catalog.read_catalog(_query(conn)))
+
+    def create_schema(self) -> list[str]:
+        """Create the schema in an empty schema, in one transaction; [] when current (see migrations.create)."""
+        return self._migrate(lambda conn: migrations.create(_target(conn)))
+
+    def upgrade_schema(self) -> list[str]:
+        """Add what is missing, record pending migrations and fill the old application's lineage ids, in one
+        transaction (see migrations.upgrade and schemas.sql.backfill); the DDL and INSERT statements run."""
+
+        def upgrade(conn: Connection) -> list[str]:
+            statements = migrations.upgrade(_target(conn))
+            backfill.backfill_legacy_edges(_query(conn), lambda sql, rows: conn.cursor().executemany(sql, rows),
+                                           self.dialect)  # fmt: skip
+            return statements
+
+        return self._migrate(upgrade)
+
+    def ping(self) -> None:
+        try:
+            with self._connection("answering a ping", PING_TIMEOUT_SECONDS) as conn:
+                conn.execute("SELECT 1").fetchone()
+        except StoreError as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def close(self) -> None:
+        """Close the pool and its connections. Idempotent."""
+        self._closed = True
+        self._pool.close()
+
+
+def _verdict(error: Exception) -> tuple[StoreError, bool] | None:
+    """What schemas.retry does with a failed batch (already a StoreError, see `_connection`): try again after a
+    deadlock, a serialization failure, the unique violation of a racing writer or a lost connection; not after
+    the pool found no connection for `pool_timeout` already, nor after anything else."""
+    if not isinstance(error, StoreError):
+        return None
+    cause = error.__cause__
+    lost = errors.is_unavailable(cause) and not isinstance(cause, PoolTimeout) if cause else False
+    return error, cause is not None and (errors.is_retried(cause) or lost)
+
+
+def _query(conn: Connection) -> catalog.Query:
+    return lambda sql, params: conn.execute(sql, params).fetchall()
+
+
+def _target(conn: Connection) -> migrations.Target:
+    return catalog.target(_query(conn), lambda sql, params: conn.execute(sql, params))
