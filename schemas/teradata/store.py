@@ -15,15 +15,14 @@ Writes: the batch template is schemas.sqlstore.SqlStore's; this module supplies 
 and sends each table's rows as schemas.teradata.sql plans them for this database's catalog.
 
 Errors: teradatasql raises OperationalError whose message carries `[Error NNNN]`. TRANSIENT codes and lost
-sessions are retried with backoff inside the writer (TRIES attempts in all), then StoreUnavailable (HTTP 503);
-any other code fails the batch at once with StoreError naming the code.
+sessions are retried with backoff inside the writer (schemas.retry: TRIES attempts in all), then StoreUnavailable
+(HTTP 503); any other code fails the batch at once with StoreError naming the code.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import random
 import re
 import threading
 import time
@@ -34,6 +33,7 @@ from typing import Any, Protocol, TypeVar
 from schemas import migrations
 from schemas.dsn import Dialect, Dsn
 from schemas.migrations import Catalog
+from schemas.retry import retrying
 from schemas.sql import backfill, ddl, reads
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
@@ -60,8 +60,6 @@ TRANSIENT = {
     # Two server processes inserting the same new event: the retry's duplicate check then finds it stored.
     2801: "duplicate unique primary key (a concurrent writer stored the same event)",
 }
-TRIES = 3
-BACKOFF_SECONDS = (0.2, 1.0)  # before the 2nd and 3rd try; jittered so retrying writers do not collide again
 POOL_SIZE = 4
 POOL_WAIT_SECONDS = 30.0
 _CODE = re.compile(r"\[Error (\d+)\]")
@@ -288,27 +286,26 @@ class TeradataStore(SqlStore[Connection]):
                 executemany(conn, statement.sql, teradata_sql.bind(statement, wave, table_write.fit))
 
     def _retrying(self, doing: str, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction, committed; transient failures are retried with backoff, then 503."""
-        for attempt in range(1, TRIES + 1):
-            try:
-                with self._pool.session(autocommit=False, errors=self._errors) as conn:
-                    try:
-                        result = work(conn)
-                        conn.commit()
-                        return result
-                    except BaseException:
-                        _rollback(conn)
-                        raise
-            except self._errors as error:
-                failure = classify(error, doing)
-                if not isinstance(failure, StoreUnavailable):
-                    raise failure from error
-                if attempt == TRIES:
-                    raise failure from error
-                pause = BACKOFF_SECONDS[attempt - 1] * (0.5 + random.random())  # jitter, not secrecy
-                logger.warning("%s; try %d of %d in %.1f s", failure, attempt + 1, TRIES, pause)
-                self._sleep(pause)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Run `work` in one transaction, committed; transient failures are retried with backoff (schemas.retry),
+        then 503."""
+
+        def attempt() -> T:
+            with self._pool.session(autocommit=False, errors=self._errors) as conn:
+                try:
+                    result = work(conn)
+                    conn.commit()
+                    return result
+                except BaseException:
+                    _rollback(conn)
+                    raise
+
+        def verdict(error: Exception) -> tuple[StoreError, bool] | None:
+            if not isinstance(error, self._errors):
+                return None
+            failure = classify(error, doing)
+            return failure, isinstance(failure, StoreUnavailable)
+
+        return retrying(attempt, verdict, self._sleep)
 
     def _write_plan(self) -> dict[str, teradata_sql.TableWrite]:
         """The statements for this database, built once from its catalog (its PIs, widths, precisions)."""
