@@ -30,7 +30,16 @@ RULES = (
     ),
     Rule(
         "ingest.events",
-        ("aiohttp", *DRIVERS, "ingest.http", "ingest.writing", "ingest.populate", "schemas.sqlite", "schemas.teradata"),
+        (
+            "aiohttp",
+            *DRIVERS,
+            "ingest.http",
+            "ingest.writing",
+            "ingest.populate",
+            "schemas.sqlite",
+            "schemas.teradata",
+            "schemas.postgresql",
+        ),
         "ingest/events is pure: no aiohttp, no database driver, no other stage",
     ),
     Rule("ingest", ("tests",), "the packages never import the tests"),

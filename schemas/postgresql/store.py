@@ -54,7 +54,8 @@ PING_TIMEOUT_SECONDS = 2.0  # /ready answers quickly, even with the server gone
 
 
 def connection_string(dsn: Dsn) -> str:
-    """The libpq connection string of a postgresql:// DSN: its parts, then its query parameters passed through."""
+    """The libpq connection string of a postgresql:// DSN: its parts, and its query parameters passed through (one
+    that names a part again, `?password=...` say, wins, as in a libpq URI)."""
     parts: dict[str, str | int] = {
         "host": dsn.host,
         "port": dsn.port,
@@ -63,7 +64,7 @@ def connection_string(dsn: Dsn) -> str:
         "dbname": dsn.database,
     }
     given = {name: value for name, value in parts.items() if value}
-    return conninfo.make_conninfo("", **given, **dict(dsn.options))
+    return conninfo.make_conninfo("", **{**given, **dict(dsn.options)})
 
 
 class PostgresStore(SqlStore[Connection]):
