@@ -43,6 +43,7 @@ class DialectDdl:
     notes: dict[str, str] = field(default_factory=dict)  # table name -> comment rendered before its CREATE
     # {table}, {column}: lengthen an existing VARCHAR column in place; None where lengths mean nothing (SQLite).
     widen_column: str | None = None
+    collation: str = ""  # after the type of every VARCHAR and CHAR column
 
 
 SQLITE_DDL = DialectDdl(
@@ -71,7 +72,10 @@ POSTGRESQL_DDL = DialectDdl(
         ColType.VARCHAR: "VARCHAR({length})",
         ColType.CHAR: "CHAR({length})",
         ColType.CLOB: "TEXT",
-        ColType.TIMESTAMP: "TIMESTAMP({length})",
+        # Microseconds everywhere, the seed's TIMESTAMP(0) columns included: a PostgreSQL store holds no seed rows,
+        # and PostgreSQL rounds a time to a column's precision (12:00:01.6 would read 12:00:02), where SQLite keeps
+        # what the event said.
+        ColType.TIMESTAMP: "TIMESTAMP(6)",
         ColType.INTEGER: "INTEGER",
         ColType.DECIMAL: "NUMERIC({length},{scale})",
     },
@@ -83,6 +87,9 @@ POSTGRESQL_DDL = DialectDdl(
     collect_statistics=None,
     qualifies=False,
     placeholder="%s",
+    # Byte order, as SQLite compares text: names sort and compare the same on both stores whatever the database's
+    # locale, and a b-tree index on a name serves `LIKE 'prefix%'`.
+    collation='COLLATE "C"',
 )
 
 # Why each Teradata primary index is what it is; rendered as a comment ahead of the CREATE TABLE so that
@@ -168,6 +175,8 @@ def column_type(column: Column, dialect: Dialect) -> str:
 def column_definition(column: Column, dialect: Dialect) -> str:
     """`name TYPE [DEFAULT x] [NOT NULL]` as it appears in CREATE TABLE and ALTER TABLE ... ADD."""
     parts = [column.name, column_type(column, dialect)]
+    if column.type in (ColType.VARCHAR, ColType.CHAR) and DIALECT_DDL[dialect].collation:
+        parts.append(DIALECT_DDL[dialect].collation)
     if column.default is not None:
         parts.append(f"DEFAULT {column.default}")
     if not column.nullable:
