@@ -47,6 +47,18 @@ Conn = TypeVar("Conn")
 Row = tuple[Any, ...]
 
 
+def _make(kind: Callable[..., T], rows: list[Row]) -> list[T]:
+    make: Callable[[Row], T] | None = getattr(kind, "_make", None)  # a NamedTuple (ColumnEdge): from the row as is
+    if make is not None:
+        return list(map(make, rows))
+    return [kind(*row) for row in rows]
+
+
+def _row_order(row: Row) -> tuple[tuple[bool, Any], ...]:
+    """A sort key for rows that may hold NULLs: NULL after every value of its column."""
+    return tuple((value is None, "" if value is None else value) for value in row)
+
+
 class SqlReads:
     """The Store read methods on top of one primitive, `_rows(sql, params)`, which runs a statement of
     schemas.sql.reads (`:name` parameters) and returns its rows. Dialect-neutral: a Teradata or PostgreSQL store
@@ -61,19 +73,27 @@ class SqlReads:
 
     def _build(self, kind: Callable[..., T], sql: str, params: Params) -> list[T]:
         """Run `sql` and build one `kind` per row, fields in SELECT order (schemas.sql.reads.select_list)."""
-        rows = self._rows(sql, params)
-        make: Callable[[Row], T] | None = getattr(kind, "_make", None)  # a NamedTuple (ColumnEdge): from the row as is
-        if make is not None:
-            return list(map(make, rows))
-        return [kind(*row) for row in rows]
+        return _make(kind, self._rows(sql, params))
 
     def _by_ids(self, kind: Callable[..., T], sql: str, ids: Sequence[str], params: Params | None = None) -> list[T]:
-        """Run `sql` once per chunk of ids (its `{ids}` list), concatenating the results."""
-        found: list[T] = []
+        """Run `sql` (its `{ids}` list) for the ids; the rows in one order on every backend, sorted by their values.
+
+        Each database returns such rows in an order of its own (SQLite in index order, PostgreSQL as its heap holds
+        them, which changes with every update), and the read APIs build their lists in row order: sorted, the same
+        events give the same answers on every store."""
         unique = list(dict.fromkeys(ids))
-        for chunk in reads.chunks(unique):
+        if not unique:
+            return []
+        rows = self._id_rows(sql, unique, params or {})
+        rows.sort(key=_row_order)
+        return _make(kind, rows)
+
+    def _id_rows(self, sql: str, ids: list[str], params: Params) -> list[Row]:
+        """The rows of `sql` for the ids: once per chunk of an IN list (a backend may bind them otherwise)."""
+        found: list[Row] = []
+        for chunk in reads.chunks(ids):
             text, bound = reads.in_list(sql, {"ids": chunk})
-            found.extend(self._build(kind, text, {**(params or {}), **bound}))
+            found.extend(self._rows(text, {**params, **bound}))
         return found
 
     def _paged(self, kind: Callable[..., T], sql: str, order: str, params: Params, page: Page) -> Paged[T]:

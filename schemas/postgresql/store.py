@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -135,11 +135,9 @@ class PostgresStore(SqlStore[Connection]):
         with self._connection("reading lineage") as conn:
             return [tuple(map(reads.read_value, row)) for row in conn.execute(pyformat(sql), params)]
 
-    def _by_ids(self, kind: Callable[..., T], sql: str, ids: Sequence[str], params: Params | None = None) -> list[T]:
+    def _id_rows(self, sql: str, ids: list[str], params: Params) -> list[Row]:
         """One statement for the whole list, the ids bound as one array (see schemas.postgresql.sql)."""
-        if not ids:
-            return []
-        return self._build(kind, with_arrays(sql), {**(params or {}), "ids": list(dict.fromkeys(ids))})
+        return self._rows(with_arrays(sql), {**params, "ids": ids})
 
     # --- schema -------------------------------------------------------------------------------------------
 

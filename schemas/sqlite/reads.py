@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -74,13 +74,12 @@ class SqliteReads(SqlReads):
         self._local.conn = conn
         return conn
 
-    def _by_ids(self, kind: Callable[..., T], sql: str, ids: Sequence[str], params: Params | None = None) -> list[T]:
+    def _id_rows(self, sql: str, ids: list[str], params: Params) -> list[Row]:
         """One statement for the whole list, the ids bound as one JSON array read by json_each: the statement's
         text never changes, so SQLite keeps it prepared, and nothing is cut into chunks."""
         if not _JSON_EACH:
-            return super()._by_ids(kind, sql, ids, params)
-        array = orjson.dumps(list(dict.fromkeys(ids))).decode()
-        return self._build(kind, sql.format(ids=_JSON_IDS), {**(params or {}), "ids": array})
+            return super()._id_rows(sql, ids, params)
+        return self._rows(sql.format(ids=_JSON_IDS), {**params, "ids": orjson.dumps(ids).decode()})
 
     def _close_reads(self) -> None:
         """Refuse new reads, wait (at most the read timeout) for those in flight, then close the connections.

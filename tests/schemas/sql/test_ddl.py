@@ -196,7 +196,9 @@ def test_postgresql_types() -> None:
     assert "payload TEXT" in text and "confidence_score NUMERIC(3,2)" in text and "event_time TIMESTAMP(6)" in text
     assert "TIMESTAMP(0)" not in text  # PostgreSQL would round to whole seconds
     assert "PRIMARY KEY (owner, entity_id, facet_name)" in text
-    assert 'namespace_id VARCHAR(64) COLLATE "C" NOT NULL' in text and "masking CHAR(1) COLLATE \"C\" DEFAULT 'N'" in text
+    assert (
+        'namespace_id VARCHAR(64) COLLATE "C" NOT NULL' in text and "masking CHAR(1) COLLATE \"C\" DEFAULT 'N'" in text
+    )
 
 
 def test_sqlite_ddl_is_what_create_applied_and_what_sqlite_keeps(tmp_path: Path) -> None:
