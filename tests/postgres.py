@@ -1,7 +1,7 @@
 """The real PostgreSQL server of the test machines (127.0.0.1:5432, trust auth): a database per test session, a
 schema per test, and the skip-or-fail rule.
 
-`LINEAGE_TEST_POSTGRES` names the server as a DSN whose database exists (default: the `test` database as `root`,
+`TEST_POSTGRES_DSN` names the server as a DSN whose database exists (default: the `test` database as `root`,
 then as `postgres`). When no server answers, PostgreSQL tests skip with the reason, except under CI=true, where
 they fail: CI's machine runs PostgreSQL, so a skip there would hide a broken setup.
 
@@ -36,7 +36,7 @@ def _answers(dsn: str) -> str | None:
 
 def server_dsn() -> str:
     """The administrative DSN (its database exists); skips, or fails under CI=true, when none answers."""
-    given = os.environ.get("LINEAGE_TEST_POSTGRES")
+    given = os.environ.get("TEST_POSTGRES_DSN")
     reasons = []
     for dsn in (given,) if given else CANDIDATES:
         reason = _answers(dsn)
