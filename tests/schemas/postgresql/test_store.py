@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -142,10 +143,17 @@ def test_an_upgrade_adds_a_dropped_index_back(store: PostgresStore, postgres_dsn
     assert store.upgrade_schema() == []
 
 
-def test_a_deadlock_is_retried_and_the_batch_stored(store: PostgresStore, postgres_dsn: str) -> None:
+def test_a_deadlock_is_retried_and_the_batch_stored(postgres_dsn: str) -> None:
     """The store takes A, then waits for B, held by another session that then asks for A. The store's session
     checks for the deadlock first (the other one waits longer before checking) and is the one aborted; the retry
-    waits for the other session's commit and stores the batch."""
+    waits for the other session's commit and stores the batch.
+
+    PostgreSQL checks a waiter once, `deadlock_timeout` after it began to wait: the store's sessions wait 5 s, so
+    that the other session has asked for A by then even on a loaded machine (with the default 1 s, a late request
+    made the other session the victim)."""
+    late_check = quote("-cdeadlock_timeout=5s ", safe="")
+    store = PostgresStore(parse_dsn(postgres_dsn.replace("options=", f"options={late_check}", 1)))
+    store.create_schema()
     names = ["A", "B"]
     keys = [dataset(T1, name=name).dataset_id for name in names]
     assert store.write_batch([event("seed", datasets=tuple(dataset(T1, name=n) for n in names))])
@@ -160,6 +168,7 @@ def test_a_deadlock_is_retried_and_the_batch_stored(store: PostgresStore, postgr
         other.execute("SELECT 1 FROM OL_DATASET WHERE dataset_id = %s FOR UPDATE", (min(keys),))
         other.commit()
         assert written.result(timeout=30) == [WriteOutcome.STORED]
+    store.close()
     assert len(pauses) == 1
 
 
