@@ -54,11 +54,19 @@ async def _post(session: aiohttp.ClientSession, url: str, body: bytes) -> int:
         return response.status
 
 
-def _mark_window(warmup: float, duration: float) -> None:
-    """Tell the parent, on stdout, when the measured window starts and ends (it samples the server's CPU)."""
+def _mark_window(warmup: float, duration: float) -> asyncio.Event:
+    """Tell the parent, on stdout, when the measured window starts and ends (it samples the server's CPU); the
+    event is set once the end is told, so that a run whose last answer came early still tells it."""
     loop = asyncio.get_running_loop()
+    ended = asyncio.Event()
     loop.call_later(warmup, _say, b"start")
-    loop.call_later(warmup + duration, _say, b"end")
+    loop.call_later(warmup + duration, _end, ended)
+    return ended
+
+
+def _end(ended: asyncio.Event) -> None:
+    _say(b"end")
+    ended.set()
 
 
 def _say(word: bytes) -> None:
@@ -113,7 +121,7 @@ async def run_open(url: str, source: BodySource, rate: float, warmup: float, dur
     connector = aiohttp.TCPConnector(limit=512)
     async with aiohttp.ClientSession(connector=connector) as session:
         start = time.perf_counter()
-        _mark_window(warmup, duration)
+        ended = _mark_window(warmup, duration)
         for index in range(total):
             due = start + index / rate
             delay = due - time.perf_counter()
@@ -123,6 +131,7 @@ async def run_open(url: str, source: BodySource, rate: float, warmup: float, dur
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         await asyncio.gather(*tasks)
+        await ended.wait()  # the last request is due just before the window ends, and may be answered before it
     return tally
 
 
