@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from operator import attrgetter
 from typing import Generic, NamedTuple, TypeVar
 
@@ -190,14 +191,20 @@ class FieldGraph:
             else:
                 same.append(e)
         nodes = [_field_node(fid, touching[fid], depth) for fid, depth in found.depths.items() if fid in touching]
-        pairs = [FieldPair(source, target, tuple(edges)) for (source, target), edges in grouped.items()]
+        pairs = [_new_pair((source, target, tuple(edges))) for (source, target), edges in grouped.items()]
         return FieldGraph(nodes, pairs, found.truncated)
 
 
 def _field_node(field_id: str, e: ColumnEdge, depth: int) -> FieldNode:
     if e.source_field_id == field_id:
-        return FieldNode(field_id, e.source_dataset_id, e.source_namespace, e.source_dataset, e.source_field, depth)
-    return FieldNode(field_id, e.target_dataset_id, e.target_namespace, e.target_dataset, e.target_field, depth)
+        return _new_node((field_id, e.source_dataset_id, e.source_namespace, e.source_dataset, e.source_field, depth))
+    return _new_node((field_id, e.target_dataset_id, e.target_namespace, e.target_dataset, e.target_field, depth))
+
+
+# A large answer builds thousands of nodes and pairs: casting the tuple with tuple.__new__ skips the NamedTuple's
+# Python-level __new__, which showed in the query benchmark; the field order is the class's.
+_new_node: Callable[[tuple[str, str, str, str, str, int]], FieldNode] = partial(tuple.__new__, FieldNode)
+_new_pair: Callable[[tuple[str, str, tuple[ColumnEdge, ...]]], FieldPair] = partial(tuple.__new__, FieldPair)
 
 
 # --- the dataset graph --------------------------------------------------------------------------------------
