@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import psycopg
+from psycopg import sql
 
 from tests.ingest.http.test_process import (
     ERROR_FIELDS,
@@ -28,10 +29,10 @@ from tests.ingest.http.test_process import (
     until,
 )
 from tests.ingest.processes import serving, wait_for
+from tests.postgres import TestDatabase
 
 TERMINATIONS = 3  # rounds of ending every session of the receiver's pool, with progress in between
 PROGRESS = 20  # events acknowledged before the first round and between rounds
-STORM_SECONDS = 3.0  # longer than the writer's three tries with their backoff (at most 0.3 + 1.5 s of pauses)
 
 
 def column_reader(dsn: str) -> Callable[[str], set[Any]]:
@@ -71,47 +72,55 @@ async def progress(tally: Tally, count: int, seconds: float = 60) -> None:
     await until(lambda: len(tally.acknowledged) >= wanted, seconds)
 
 
-def terminate_sessions(dsn: str, application_name: str) -> int:
-    """End every session of the database that names itself `application_name`; how many there were."""
+def terminate_sessions(database: TestDatabase, application_name: str) -> int:
+    """End every session of the database that names itself `application_name`; how many there were. Asked on the
+    administrative connection, which works while the database refuses new sessions."""
     query = (
         "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND application_name = %s"
+        "WHERE datname = %s AND application_name = %s"
     )
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        found = conn.execute(query, (application_name,)).fetchone()
+    with psycopg.connect(database.admin, autocommit=True) as conn:
+        found = conn.execute(query, (database.name, application_name)).fetchone()
     return int(found[0]) if found else 0
 
 
-def storm(dsn: str, application_name: str, seconds: float) -> int:
-    """End the sessions of `application_name` again and again for `seconds`; how many were ended in all."""
-    ended = 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ended += terminate_sessions(dsn, application_name)
-        time.sleep(0.02)  # a pause between rounds, not a wait for a condition
-    return ended
+@contextmanager
+def refusing_new_sessions(database: TestDatabase) -> Iterator[None]:
+    """While the block runs, the database accepts no new session, a superuser's neither (ALLOW_CONNECTIONS false):
+    to a client that has lost its sessions, the database is down."""
+    alter = sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}")
+    with psycopg.connect(database.admin, autocommit=True) as admin:
+        admin.execute(alter.format(sql.Identifier(database.name), sql.SQL("false")))
+        try:
+            yield
+        finally:
+            admin.execute(alter.format(sql.Identifier(database.name), sql.SQL("true")))
 
 
-async def test_terminated_sessions_give_503s_then_recovery_and_lose_nothing(tmp_path: Path, postgres_dsn: str) -> None:
+async def test_terminated_sessions_give_503s_then_recovery_and_lose_nothing(
+    tmp_path: Path, postgres_database: TestDatabase, postgres_dsn: str
+) -> None:
     # The receiver's sessions name themselves (libpq's application_name, passed through the DSN).
     name = f"lineage-faults-{uuid.uuid4().hex[:12]}"
     dsn = f"{postgres_dsn}&application_name={quote(name)}"
     terminated = []
     with serving(tmp_path, LINEAGE_STORE=dsn) as server:
         async with load(server.url, senders=8) as tally:
-            for _ in range(TERMINATIONS):
+            for _ in range(TERMINATIONS):  # sessions ended, new ones accepted: the writer retries on new ones
                 await progress(tally, PROGRESS)  # mid-stream, and recovered from the round before
-                terminated.append(await asyncio.to_thread(terminate_sessions, postgres_dsn, name))
+                terminated.append(await asyncio.to_thread(terminate_sessions, postgres_database, name))
             await progress(tally, PROGRESS)
-            # A storm: every new session ended too, for longer than the writer's retries last.
-            ended = await asyncio.to_thread(storm, postgres_dsn, name, STORM_SECONDS)
+            with refusing_new_sessions(postgres_database):  # sessions ended and none accepted: down
+                terminated.append(await asyncio.to_thread(terminate_sessions, postgres_database, name))
+                await until(lambda: tally.statuses[503] > 0, 60)  # once the writer's retries and pool wait run out
+                assert not await asyncio.to_thread(ready_now, server)
+            await progress(tally, PROGRESS)  # back by itself, under load
         wait_for(lambda: ready_now(server), 30, "/ready back to 200", pause=0.25)
         async with load(server.url, senders=2, limit=20) as after:
             pass
         assert after.statuses == {201: 20}, after.refusals[:3]
         assert server.stop() == 0, server.log_text()
     assert all(terminated), f"sessions ended per round: {terminated}"
-    assert ended > 0 and tally.statuses[503] > 0, f"the storm ended {ended} sessions: {tally.statuses}"
     assert tally.errors == 0, "the receiver must keep answering"
     assert_answers_are_2xx_or_store_unavailable(tally)
     assert_acknowledged_are_stored(tally, column_reader(postgres_dsn))
