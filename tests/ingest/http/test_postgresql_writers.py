@@ -6,7 +6,9 @@ descriptions that change over time, the same column edges seen by many runs, and
 COMPLETE (or FAIL) sent to receivers picked at random, in a shuffled order, so that a terminal state often
 arrives before its START and at the other process. Some events go to both receivers at once (a client retrying
 at another host). Every event's time is distinct: the merge rules order sightings by time, and a tie has no
-order to follow.
+order to follow (a tie goes to the later arrival). Every sighting of a dataset or field brings its values: a
+NEWER column compares with the row's latest sighting, not with the time its value was seen, so a sighting
+without a value that is newer than two sightings with values still depends on the order those arrive in.
 
 The reference is a fresh schema of the same database written by PostgresStore directly, one event per batch, in
 time order; a second schema gets the events in reverse order. All three schemas must hold the same rows in every
