@@ -87,7 +87,7 @@ class FacetOwner(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class NamespaceRow:
-    """OL_NAMESPACE. Inserted once; never changed by later events."""
+    """OL_NAMESPACE. Inserted once; later events change nothing but created_at, which keeps the earliest sighting."""
 
     namespace_id: str  # namespace_key(namespace_uri)
     namespace_uri: str

@@ -1,9 +1,10 @@
 """The PostgreSQL store: the OL_* tables in one schema of a PostgreSQL database, through psycopg 3 and its pool.
 
 Connections: a psycopg_pool.ConnectionPool (POOL_SIZE connections at most, in autocommit mode). Every connection
-is checked before it is handed out (`check_connection`), so one the server dropped is replaced, not used; while
-the server is down, waiting for a connection ends after `pool_timeout` seconds as StoreUnavailable, and once it
-answers again the pool connects by itself. Opening the store connects in the background and fails for nothing.
+is checked before it is handed out (`_check`), so one the server dropped is replaced, not used, and with it every
+idle one the server dropped at the same time (a restart, a failover); while the server is down, waiting for a
+connection ends after `pool_timeout` seconds as StoreUnavailable, and once it answers again the pool connects by
+itself. Opening the store connects in the background and fails for nothing.
 
 Writes: the batch template is schemas.sqlstore.SqlStore's. This module runs it in one transaction on one pooled
 connection, one batch of this process at a time (the writer lock), and sends a table's rows with executemany,
@@ -87,7 +88,7 @@ class PostgresStore(SqlStore[Connection]):
             min_size=1,
             max_size=pool_size,
             kwargs={"autocommit": True},
-            check=ConnectionPool.check_connection,
+            check=self._check,
             timeout=pool_timeout,
             name=self.masked,
             open=False,
@@ -98,6 +99,17 @@ class PostgresStore(SqlStore[Connection]):
     @property
     def dialect(self) -> Dialect:
         return Dialect.POSTGRESQL
+
+    def _check(self, conn: Connection) -> None:
+        """The pool's check of a connection before handing it out. A session the server ended rarely ends alone (a
+        restart or a failover ends them all), so a failed check has the pool check every idle one at once: left to
+        itself, psycopg_pool would find them dead one by one, with a growing pause (1, 2, 4 s, ...) before each,
+        and a write could wait past `pool_timeout` for a connection that a fresh connect gives at once."""
+        try:
+            ConnectionPool.check_connection(conn)
+        except psycopg.Error:
+            self._pool.check()
+            raise
 
     @contextmanager
     def _connection(self, doing: str, timeout: float | None = None) -> Iterator[Connection]:

@@ -70,14 +70,14 @@ _FACET_ROW = Merge(Policy.NEWER_ROW, time="event_time")  # an older facet never 
 
 
 def _insert_only(table: Table, columns: tuple[str, ...] = ()) -> dict[str, Merge]:
-    """A table whose rows never change once stored: its key, then the other columns as first seen."""
+    """A table's key, then the given columns as first seen (never changed once stored)."""
     return {**dict.fromkeys(table.primary_key, KEY), **dict.fromkeys(columns, INSERT_ONLY)}
 
 
 # Every table a batch writes, in order. Within one statement, rows go in batch order, so a later event of the
 # batch merges onto an earlier one exactly as if they had come in two batches.
 WRITES: tuple[Write, ...] = (
-    Write(OL_NAMESPACE, _insert_only(OL_NAMESPACE, ("namespace_uri", "created_at")),
+    Write(OL_NAMESPACE, {**_insert_only(OL_NAMESPACE, ("namespace_uri",)), "created_at": EARLIEST},
           params.namespaces),
     Write(OL_JOB, {"job_id": KEY, "namespace_id": INSERT_ONLY, "name": INSERT_ONLY, "description": NEWER,
                    "job_type": NEWER, "created_at": EARLIEST, "updated_at": LATEST, "name_key": NEWER,
@@ -98,9 +98,9 @@ WRITES: tuple[Write, ...] = (
     Write(OL_COLUMN_LINEAGE, {**_EDGE, "target_field": INSERT_ONLY, "target_field_id": INSERT_ONLY,
                               "confidence_score": COALESCE}, params.column_edges),
     Write(OL_COLUMN_LINEAGE_DATASET, _EDGE, params.dataset_edges),
-    Write(OL_DATASET_SYMLINK, _insert_only(OL_DATASET_SYMLINK, (
-        "dataset_id", "symlink_namespace", "symlink_name", "symlink_type", "symlink_dataset_id", "created_at")),
-        params.symlinks),
+    Write(OL_DATASET_SYMLINK, {**_insert_only(OL_DATASET_SYMLINK, (
+        "dataset_id", "symlink_namespace", "symlink_name", "symlink_type", "symlink_dataset_id")),
+        "created_at": EARLIEST}, params.symlinks),
     Write(OL_FACET, {"owner": KEY, "entity_id": KEY, "facet_name": KEY, "payload": _FACET_ROW,
                      "event_time": _FACET_ROW}, params.facets),
     Write(OL_EVENT, _insert_only(OL_EVENT, tuple(c.name for c in OL_EVENT.columns[1:])),

@@ -37,6 +37,7 @@ from schemas.rows import (
     NamespaceRow,
     RunRow,
     RunState,
+    SymlinkRow,
     dataset_key,
     make_key,
     namespace_key,
@@ -191,6 +192,15 @@ def test_one_edge_from_two_runs_keeps_first_and_last_sighting(store: Store, quer
     store.write_batch([event("middle", T2, column_edges=(edge("run-c", T2),))])
     rows = query("SELECT run_id, discovered_at, last_seen_at, masking, is_active FROM OL_COLUMN_LINEAGE")
     assert rows == [("run-b", T1, T3, "N", "Y")]
+
+
+def test_a_namespace_and_a_symlink_keep_their_earliest_sighting(store: Store, query: Query) -> None:
+    namespace = NamespaceRow(namespace_key(NS), NS)
+    link = SymlinkRow(make_key("link"), "ds-1", "hive://metastore", "db.orders", "TABLE", "ds-2", T1)
+    for time in (T2, T1, T3):  # the earliest arrives second: the first arrival's time is not the first sighting
+        store.write_batch([event(time, time, namespaces=(namespace,), symlinks=(replace(link, event_time=time),))])
+    assert query("SELECT namespace_uri, created_at FROM OL_NAMESPACE") == [(NS, T1)]
+    assert query("SELECT symlink_name, created_at FROM OL_DATASET_SYMLINK") == [("db.orders", T1)]
 
 
 def run_state(query: Query) -> tuple[Any, ...]:

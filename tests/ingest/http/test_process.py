@@ -132,10 +132,15 @@ def stored_run_ids(tmp_path: Path) -> set[str]:
 
 
 def assert_nothing_acknowledged_is_lost(tmp_path: Path, tally: Tally) -> None:
+    assert_acknowledged_are_stored(tally, lambda sql: column(tmp_path, sql))
+
+
+def assert_acknowledged_are_stored(tally: Tally, column_of: Callable[[str], set[Any]]) -> None:
+    """Every acknowledged run id and event id is in OL_EVENT; `column_of(sql)` reads one column of the store."""
     assert tally.acknowledged, "no event was acknowledged: the test proved nothing"
-    missing = tally.acknowledged - stored_run_ids(tmp_path)
+    missing = tally.acknowledged - column_of("SELECT run_id FROM OL_EVENT")
     assert not missing, f"{len(missing)} of {len(tally.acknowledged)} acknowledged events are not stored"
-    assert tally.event_ids <= column(tmp_path, "SELECT event_id FROM OL_EVENT")
+    assert tally.event_ids <= column_of("SELECT event_id FROM OL_EVENT")
 
 
 async def exit_code(server: Server, seconds: float) -> int:
