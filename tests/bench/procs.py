@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import psycopg
@@ -106,57 +106,26 @@ def _running(command: list[str], env: Mapping[str, str], cwd: Path, port: int) -
                     process.wait()
 
 
-class _Store(Protocol):
+@dataclass(frozen=True, slots=True)
+class _Store:
     """Where a benchmarked server keeps its rows."""
 
-    @property
-    def dsn(self) -> str: ...
-
-    def count_rows(self) -> dict[str, int]: ...
-
-    def backend_pids(self) -> list[int]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _SqliteFile:
-    path: Path
-
-    @property
-    def dsn(self) -> str:
-        return f"sqlite:///{self.path}"
-
-    def count_rows(self) -> dict[str, int]:
-        return count_rows(self.path)
-
-    def backend_pids(self) -> list[int]:
-        return []
-
-
-@dataclass(frozen=True, slots=True)
-class _PostgresSchema:
-    database: TestDatabase
-    schema: str
-
-    @property
-    def dsn(self) -> str:
-        return self.database.schema_dsn(self.schema)
-
-    def count_rows(self) -> dict[str, int]:
-        return count_postgres_rows(self.dsn)
-
-    def backend_pids(self) -> list[int]:
-        return backend_pids(self.database)
+    dsn: str
+    count_rows: Callable[[], dict[str, int]]
+    backend_pids: Callable[[], list[int]] = no_pids
 
 
 @contextmanager
 def _fresh_store(directory: Path, postgres: TestDatabase | None) -> Iterator[_Store]:
     """A SQLite file in `directory`, or a new schema of `postgres` (dropped afterwards)."""
     if postgres is None:
-        yield _SqliteFile(directory / "lineage.db")
+        path = directory / "lineage.db"
+        yield _Store(f"sqlite:///{path}", lambda: count_rows(path))
         return
     schema = postgres.new_schema()
+    dsn = postgres.schema_dsn(schema)
     try:
-        yield _PostgresSchema(postgres, schema)
+        yield _Store(dsn, lambda: count_postgres_rows(dsn), lambda: backend_pids(postgres))
     finally:
         postgres.drop_schema(schema)
 
