@@ -251,7 +251,7 @@ def substring_example(conn: sqlite3.Connection, comparison: Comparison, ours: di
 
 
 def _row(name: str, figures: dict[str, float]) -> str:
-    return f"  {name:34} {figures['p50']:10.2f} {figures['p99']:10.2f} {figures['mean']:10.2f}"
+    return f"  {name:37} {figures['p50']:10.2f} {figures['p99']:10.2f} {figures['mean']:10.2f}"
 
 
 def report(lines: list[str]) -> None:
@@ -322,7 +322,7 @@ def summary(
         f"query benchmark: {qg.EDGES:,} edges, {qg.DATASETS * qg.FIELDS_PER_DATASET:,} fields, {qg.DATASETS:,} "
         f"datasets; depth {DEPTH}, direction=both, node cap {MAX_NODES:,}",
         "  build: " + ", ".join(f"{k} {v:.1f} s" for k, v in build.items()) + " (regenerated, not cached)",
-        f"  {'ms per query':34} {'p50':>10} {'p99':>10} {'mean':>10}",
+        f"  {'ms per query':37} {'p50':>10} {'p99':>10} {'mean':>10}",
         _row(f"ours, {n_random} random (median of {RUNS})", ours.figures(random_idx)),
         _row(f"ours, {len(diamond_idx)} diamond-heavy", ours.figures(diamond_idx)),
         _row(f"ours, the {len(subset_idx)} diamond starts below", ours.figures(subset_idx)),
