@@ -34,16 +34,23 @@ def _answers(dsn: str) -> str | None:
         return str(error).strip().splitlines()[0]
 
 
-def server_dsn() -> str:
-    """The administrative DSN (its database exists); skips, or fails under CI=true, when none answers."""
+def find_server() -> tuple[str | None, str]:
+    """(the administrative DSN, "") when a server answers (its database exists), else (None, why not)."""
     given = os.environ.get("TEST_POSTGRES_DSN")
     reasons = []
     for dsn in (given,) if given else CANDIDATES:
         reason = _answers(dsn)
         if reason is None:
-            return dsn
+            return dsn, ""
         reasons.append(f"{dsn}: {reason}")
-    message = "no PostgreSQL server answers (" + "; ".join(reasons) + ")"
+    return None, "no PostgreSQL server answers (" + "; ".join(reasons) + ")"
+
+
+def server_dsn() -> str:
+    """The administrative DSN (its database exists); skips, or fails under CI=true, when none answers."""
+    dsn, message = find_server()
+    if dsn is not None:
+        return dsn
     if os.environ.get("CI") == "true":
         pytest.fail(f"PostgreSQL is required under CI=true and {message}")
     pytest.skip(message)

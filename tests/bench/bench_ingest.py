@@ -6,16 +6,20 @@
 A benchmark, not a test: it prints figures (and writes tests/bench/results/ingest.json) and fails only when
 something breaks, never on timing. Each round measures, one after the other so that they share the machine's
 mood: the bare handler (tests/bench/bare_server.py), `lineage serve --workers 1`, `--workers 2`, and the
-batch endpoint with 100 events per request. Then an open-loop run at half the single-worker rate gives the
-acknowledgement latency. Medians over the rounds are reported.
+batch endpoint with 100 events per request, each on SQLite and then on PostgreSQL. Then an open-loop run at
+half the single-worker rate gives the acknowledgement latency (SQLite). Medians over the rounds are reported.
 
-Every server is a subprocess on a fresh SQLite file with default settings; the load generator
+Every server is a subprocess on a fresh store with default settings: a SQLite file, or a new schema of a
+database the benchmark creates on the tests' PostgreSQL server (tests/postgres.py) and drops at the end. The
+receiver's CPU time is its process tree's; PostgreSQL's is that of the backends connected to the benchmark's
+database (tests/bench/procs.py says why those). Without a server, the PostgreSQL column is skipped with the
+reason printed. The load generator
 (tests/bench/loadgen.py) is a process of its own, so the OS spreads the two cores over client and server.
 Every body is a new event built from the complete samples of ../shared/events (tests/bench/bodies.py).
 
 Knobs (environment): BENCH_ROUNDS (3), BENCH_DURATION (10 s), BENCH_WARMUP (2 s), BENCH_CONCURRENCY (16
 connections), BENCH_BATCH_CONCURRENCY (4), BENCH_SERVER_ENV ("LINEAGE_BATCH_MAX_DELAY_MS=5,..." to try
-settings), BENCH_TMPDIR (where the SQLite files go).
+settings), BENCH_TMPDIR (where the SQLite files go), BENCH_POSTGRES=0 (SQLite only).
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ import pytest
 
 from ingest.events import Accepted, prepare
 from tests.bench.bodies import load_templates, make_bodies
-from tests.bench.procs import Server, run_load, serve_bare, serve_lineage
+from tests.bench.procs import Server, bench_database, run_load, serve_bare, serve_lineage, server_settings
 from tests.conftest import complete_event_files
+from tests.postgres import TestDatabase
 
 SINGLE = "/api/v1/lineage"
 BATCH = "/api/v1/lineage/batch"
@@ -85,31 +90,37 @@ def closed(server: Server, path: str = SINGLE, **extra: Any) -> dict[str, Any]:
     return run_load(spec(server, path, **{"mode": "closed", "concurrency": CONCURRENCY, **extra}), server)
 
 
-def measure_round(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """One of each: bare handler, one worker, two workers, batch endpoint. Stored figures are checked."""
+def measure_round(env: Mapping[str, str], postgres: TestDatabase | None) -> dict[str, dict[str, Any]]:
+    """One of each: bare handler; then one worker, two workers and the batch endpoint, each on SQLite then on
+    PostgreSQL (names prefixed `pg_`), so that the two stores share the machine's mood. Stored figures are
+    checked."""
+    stores = [("", None)] + ([("pg_", postgres)] if postgres is not None else [])
     figures: dict[str, dict[str, Any]] = {}
     with serve_bare() as bare:
         figures["bare"] = closed(bare)
     for workers in (1, 2):
-        with serve_lineage(workers, env) as server:
-            figures[f"workers{workers}"] = result = closed(server)
+        for prefix, store in stores:
+            with serve_lineage(workers, env, store) as server:
+                figures[f"{prefix}workers{workers}"] = result = closed(server)
+            result["stored_events"] = server.rows["OL_EVENT"]
+            result["table_rows"] = sum(server.rows.values())
+    for prefix, store in stores:
+        with serve_lineage(1, env, store) as server:
+            figures[f"{prefix}batch"] = result = closed(
+                server, BATCH, concurrency=BATCH_CONCURRENCY, batch=BATCH_SIZE, pool=BATCH_POOL
+            )
+        result["events_per_second"] = result["per_second"] * BATCH_SIZE
         result["stored_events"] = server.rows["OL_EVENT"]
-        result["table_rows"] = sum(server.rows.values())
-    with serve_lineage(1, env) as server:
-        figures["batch"] = result = closed(
-            server, BATCH, concurrency=BATCH_CONCURRENCY, batch=BATCH_SIZE, pool=BATCH_POOL
-        )
-    result["events_per_second"] = result["per_second"] * BATCH_SIZE
-    result["stored_events"] = server.rows["OL_EVENT"]
     for run in figures.values():
         _add_cost(run)
     return figures
 
 
 def _add_cost(run: dict[str, Any]) -> None:
-    """Server CPU milliseconds per event acknowledged in the window."""
+    """CPU milliseconds per event acknowledged in the window, of the server and of the database processes."""
     events = run.get("events_per_second", run["per_second"])
-    run["cpu_ms_per_event"] = round(1000 * run["server_cpu"] / events, 3) if events else None
+    for cores in ("server_cpu", "database_cpu"):
+        run[cores.replace("_cpu", "_cpu_ms_per_event")] = round(1000 * run[cores] / events, 3) if events else None
 
 
 BATCH_POOL = 600  # requests of BATCH_SIZE events: 60,000 events
@@ -132,9 +143,11 @@ def test_ingest_throughput() -> None:
     started = time.perf_counter()
     env = server_env()
     rounds = []
-    for number in range(ROUNDS):
-        rounds.append(measure_round(env))
-        _print_round(number, rounds[-1])
+    with bench_database() as postgres:
+        settings = server_settings(postgres) if postgres is not None else None
+        for number in range(ROUNDS):
+            rounds.append(measure_round(env, postgres))
+            _print_round(number, rounds[-1])
     by = {name: [r[name] for r in rounds] for name in rounds[0]}
     single = median(by["workers1"], "per_second")
     rate = single / 2
@@ -143,6 +156,8 @@ def test_ingest_throughput() -> None:
         latency.append(measure_latency(env, rate))
         print(f"latency round {number + 1}: {_brief(latency[-1])}")
     summary = _summary(by, latency, rate, env)
+    if settings is not None:
+        summary["postgresql"] = _postgres_summary(by, settings)
     summary["runtime_seconds"] = round(time.perf_counter() - started, 1)
     _print_summary(summary)
     RESULTS.parent.mkdir(exist_ok=True)
@@ -178,9 +193,9 @@ def _summary(
         "ratio_to_bare": {"workers1": ratio("workers1"), "workers2": ratio("workers2")},
         "closed_loop_latency_ms": {name: _latencies(by[name]) for name in ("bare", "workers1", "workers2")},
         # Server CPU per event: steadier than events/s when other work shares the machine.
-        "server_cpu_ms_per_event": {name: median(by[name], "cpu_ms_per_event") for name in by},
+        "server_cpu_ms_per_event": {name: median(by[name], "server_cpu_ms_per_event") for name in by},
         "cpu_ratio_to_bare": {
-            name: median(by["bare"], "cpu_ms_per_event") / median(by[name], "cpu_ms_per_event")
+            name: median(by["bare"], "server_cpu_ms_per_event") / median(by[name], "server_cpu_ms_per_event")
             for name in ("workers1", "workers2")
         },
         "cores_used": {
@@ -210,6 +225,32 @@ def _summary(
     }
 
 
+def _postgres_summary(by: dict[str, list[dict[str, Any]]], settings: dict[str, str]) -> dict[str, Any]:
+    """PostgreSQL's figures beside SQLite's, and the issue's two targets as medians of per-round ratios."""
+    names = ("workers1", "workers2", "batch")
+    rounds = _zip_rounds(by)
+
+    def ratio(over: str, under: str) -> float:
+        return statistics.median(_events(r[over]) / _events(r[under]) for r in rounds)
+
+    return {
+        "server": settings,
+        "events_per_second": {name: median(by[f"pg_{name}"], "per_second") for name in names[:2]}
+        | {"batch": median(by["pg_batch"], "events_per_second")},
+        "receiver_cpu_ms_per_event": {name: median(by[f"pg_{name}"], "server_cpu_ms_per_event") for name in names},
+        "database_cpu_ms_per_event": {name: median(by[f"pg_{name}"], "database_cpu_ms_per_event") for name in names},
+        "database_cores": {name: median(by[f"pg_{name}"], "database_cpu") for name in names},
+        "workers1_to_sqlite": ratio("pg_workers1", "workers1"),
+        "workers2_to_workers1": ratio("pg_workers2", "pg_workers1"),
+        "batch_to_sqlite": ratio("pg_batch", "batch"),
+    }
+
+
+def _events(run: dict[str, Any]) -> float:
+    value: float = run.get("events_per_second", run["per_second"])
+    return value
+
+
 def _zip_rounds(by: dict[str, list[dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
     return [{name: runs[i] for name, runs in by.items()} for i in range(len(by["bare"]))]
 
@@ -222,14 +263,15 @@ def _brief(run: dict[str, Any]) -> str:
     return (
         f"{run['per_second']:8.1f}/s  p50 {run['p50_ms']} ms  p99 {run['p99_ms']} ms  "
         f"statuses {run['statuses']}  errors {run['errors']}  cpu server {run['server_cpu']} "
-        f"client {run['client_cpu']:.2f}  server CPU {run['cpu_ms_per_event']} ms/event"
+        f"client {run['client_cpu']:.2f}  server CPU {run['server_cpu_ms_per_event']} ms/event"
+        + (f"  database CPU {run['database_cpu_ms_per_event']} ms/event" if run["database_cpu"] else "")
     )
 
 
 def _print_round(number: int, figures: dict[str, dict[str, Any]]) -> None:
     print(f"\nround {number + 1}")
     for name, run in figures.items():
-        print(f"  {name:9} {_brief(run)}")
+        print(f"  {name:11} {_brief(run)}")
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -257,7 +299,26 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"  rows: {rows['mapped_per_event']} mapped per event -> {rows['mapped_per_second']} rows/s; "
         f"{rows['stored_per_event']} net new table rows per event -> {rows['stored_per_second']} rows/s"
     )
+    if "postgresql" in summary:
+        _print_postgres(summary)
     print(f"  runtime {summary['runtime_seconds']} s; summary in {RESULTS}")
+
+
+def _print_postgres(summary: dict[str, Any]) -> None:
+    pg = summary["postgresql"]
+    sqlite = summary["events_per_second"] | {"batch": summary["batch"]["events_per_second"]}
+    receiver, database = pg["receiver_cpu_ms_per_event"], pg["database_cpu_ms_per_event"]
+    print("  PostgreSQL beside SQLite: events/s, CPU ms per event of the receiver and of the PostgreSQL backends")
+    for name, label in (("workers1", "--workers 1"), ("workers2", "--workers 2"), ("batch", f"batch of {BATCH_SIZE}")):
+        print(
+            f"    {label:12} PostgreSQL {pg['events_per_second'][name]:8.1f}/s, receiver {receiver[name]} ms, "
+            f"PostgreSQL {database[name]} ms | SQLite {sqlite[name]:8.1f}/s, "
+            f"server {summary['server_cpu_ms_per_event'][name]} ms"
+        )
+    one, two = pg["workers1_to_sqlite"], pg["workers2_to_workers1"]
+    print(f"    target: PostgreSQL 1 worker / SQLite 1 worker {one:.2f} (>= 0.7: {'met' if one >= 0.7 else 'MISSED'})")
+    print(f"    target: PostgreSQL 2 workers / 1 worker {two:.2f} (>= 1.3: {'met' if two >= 1.3 else 'MISSED'})")
+    print(f"    PostgreSQL {pg['server']}")
 
 
 def _check_sane(by: dict[str, list[dict[str, Any]]], latency: list[dict[str, Any]]) -> None:
@@ -268,5 +329,5 @@ def _check_sane(by: dict[str, list[dict[str, Any]]], latency: list[dict[str, Any
             assert not run["errors"], (name, run["errors"])
             assert all(200 <= int(status) < 300 for status in run["statuses"]), (name, run["statuses"])
             if "stored_events" in run:
-                acknowledged = run["ok"] * (BATCH_SIZE if name == "batch" else 1)
+                acknowledged = run["ok"] * (BATCH_SIZE if name.endswith("batch") else 1)
                 assert run["stored_events"] >= acknowledged, (name, run)
