@@ -37,6 +37,8 @@ def retrying(attempt: Callable[[], T], verdict: Verdict, sleep: Callable[[float]
                 raise
             failure, again = judged
             if not again or number == tries:
+                if failure is error:  # already the StoreError (PostgreSQL's): keep the driver's error as its cause
+                    raise
                 raise failure from error
             pause = BACKOFF_SECONDS[min(number, len(BACKOFF_SECONDS)) - 1] * (0.5 + random.random())  # not secrecy
             logger.warning("%s; try %d of %d in %.1f s", failure, number + 1, tries, pause)
