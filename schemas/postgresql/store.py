@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
@@ -175,8 +176,7 @@ class PostgresStore(SqlStore[Connection]):
 
         def upgrade(conn: Connection) -> list[str]:
             statements = migrations.upgrade(_target(conn))
-            backfill.backfill_legacy_edges(_query(conn), lambda sql, rows: conn.cursor().executemany(sql, rows),
-                                           self.dialect)  # fmt: skip
+            backfill.backfill_legacy_edges(_query(conn), partial(_execute_many, conn), self.dialect)
             return statements
 
         return self._migrate(upgrade)
@@ -203,6 +203,11 @@ def _verdict(error: Exception) -> tuple[StoreError, bool] | None:
     cause = error.__cause__
     lost = errors.is_unavailable(cause) and not isinstance(cause, PoolTimeout) if cause else False
     return error, cause is not None and (errors.is_retried(cause) or lost)
+
+
+def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    with conn.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _query(conn: Connection) -> catalog.Query:

@@ -23,6 +23,7 @@ from schemas.migrations import MIGRATIONS
 from schemas.postgresql import errors
 from schemas.postgresql.sql import pyformat, with_arrays
 from schemas.postgresql.store import PostgresStore, connection_string
+from schemas.rows import field_key
 from schemas.sql import reads
 from schemas.store import Direction, StoreError, StoreUnavailable, WriteOutcome
 from tests.ingest.processes import LINEAGE, environment
@@ -234,3 +235,20 @@ def test_a_full_pool_of_dropped_connections_is_replaced_at_once(store: PostgresS
     started = time.monotonic()
     assert store.write_batch([event("after")]) == [WriteOutcome.STORED]
     assert time.monotonic() - started < 3.0
+
+
+def test_upgrade_fills_the_old_applications_lineage_ids(store: PostgresStore, postgres_dsn: str) -> None:
+    """schemas.sql.backfill on PostgreSQL: rows with names only become visible to traversal after an upgrade."""
+    namespace = "teradata://td.example:1025"
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO OL_COLUMN_LINEAGE (lineage_id, source_namespace, source_dataset, source_field, "
+            "target_namespace, target_dataset, target_field, transformation_type, is_active) "
+            "VALUES ('old-1', %s, 'staging.orders', 'amt', %s, 'sales.orders', 'amount', 'DIRECT', 'Y')",
+            (namespace, namespace),
+        )
+    target = field_key(namespace, "sales.orders", "amount")
+    assert store.column_edges([target], Direction.UPSTREAM) == []
+    assert store.upgrade_schema() == []
+    [edge] = store.column_edges([target], Direction.UPSTREAM)
+    assert (edge.lineage_id, edge.source_field) == ("old-1", "amt")
