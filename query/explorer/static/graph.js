@@ -117,33 +117,17 @@ export function draw(svg, graph, layout, options) {
       const at = layout.nodes[id];
       if (!node || !at) continue;
       const name = label(node);
+      const full = options.nodeName ? options.nodeName(node) : name;
       const row = s("g", {
         class: `node${id === start ? " start" : ""}`,
         "data-id": id,
         tabindex: 0,
         role: "button",
-        "aria-label": options.nodeName ? options.nodeName(node) : name,
+        "aria-label": full,
       },
       s("rect", { x: at.x + 1, y: at.y, width: box.width - 2, height: layout.row }),
       s("text", { x: at.x + 12, y: at.y + layout.row - 7 }, clip(name, 32)),
-      s("title", {}, options.nodeName ? options.nodeName(node) : name));
-      if (onPick) {
-        row.addEventListener("click", () => onPick(node));
-        row.addEventListener("keydown", (event) => {
-          if (event.key === "Enter" || event.key === " ") {
-            event.preventDefault();
-            onPick(node);
-          }
-        });
-      }
-      const highlight = (on) => {
-        for (const e of pathToStart(id, start, drawn)) e.element.classList.toggle("on-path", on);
-        row.classList.toggle("hover", on);
-      };
-      row.addEventListener("mouseenter", () => highlight(true));
-      row.addEventListener("mouseleave", () => highlight(false));
-      row.addEventListener("focus", () => highlight(true));
-      row.addEventListener("blur", () => highlight(false));
+      name.length > 32 || full !== name ? s("title", {}, full) : null);
       group.append(row);
       rows.set(id, row);
     }
@@ -151,8 +135,41 @@ export function draw(svg, graph, layout, options) {
     group.append(s("rect", { class: "box-frame", x: box.x, y: box.y, width: box.width, height: box.height, rx: 6 }));
     boxLayer.append(group);
   }
+  listen(svg, { byKey, drawn, start, onPick });
   animateFrom(options.previous, layout, rows, edgeLayer);
   return { positions: layout.nodes, rows, edges: drawn };
+}
+
+// One listener of each kind for the whole drawing (a large graph has thousands of rows): a click or Enter picks
+// a node; hovering or focusing one highlights its path to the start.
+function listen(svg, { byKey, drawn, start, onPick }) {
+  const rowOf = (event) => event.target.closest?.(".node");
+  const highlight = (row, on) => {
+    for (const e of pathToStart(row.dataset.id, start, drawn)) e.element.classList.toggle("on-path", on);
+    row.classList.toggle("hover", on);
+  };
+  const pick = (row) => onPick && onPick(byKey.get(row.dataset.id));
+  svg.onclick = (event) => {
+    const row = rowOf(event);
+    if (row) pick(row);
+  };
+  svg.onkeydown = (event) => {
+    const row = rowOf(event);
+    if (row && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      pick(row);
+    }
+  };
+  for (const [on, off] of [["mouseover", "mouseout"], ["focusin", "focusout"]]) {
+    svg[`on${on}`] = (event) => {
+      const row = rowOf(event);
+      if (row && !row.contains(event.relatedTarget)) highlight(row, true);
+    };
+    svg[`on${off}`] = (event) => {
+      const row = rowOf(event);
+      if (row && !row.contains(event.relatedTarget)) highlight(row, false);
+    };
+  }
 }
 
 function clip(text, length) {
