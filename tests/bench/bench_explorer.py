@@ -29,6 +29,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ingest.events import Accepted, prepare
 from query.config import QueryConfig
 from query.explorer.api import field_graph_layout
@@ -95,7 +97,7 @@ def build_store(path: Path) -> None:
     store.upgrade_schema()
     rows = []
     for event in graph_events():
-        result = prepare(event, None, strict=False, received_at="2026-01-01 00:00:00.000000")
+        result = prepare(event, orjson.dumps(event).decode(), strict=False, received_at="2026-01-01 00:00:00.000000")
         assert isinstance(result, Accepted), result
         rows.append(result.rows)
     store.write_batch(rows)
