@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # Geometry, in CSS pixels: a box is HEADER tall plus ROW per node; boxes of a layer are GAP_Y apart.
-BOX_WIDTH = 240
-LAYER_GAP = 120
+BOX_WIDTH = 200
+LAYER_GAP = 90
 HEADER = 28
 ROW = 22
 GAP_Y = 18

@@ -13,6 +13,7 @@ let refresh = null;
 export const url = {
   home: () => "/",
   search: (q) => `${PAGES}/search${query({ q })}`,
+  namespace: (name) => `${PAGES}/namespace${query({ name })}`,
   dataset: (namespace, name) => `${PAGES}/dataset${query({ namespace, name })}`,
   lineage: (namespace, dataset, field, direction, depth) =>
     `${PAGES}/lineage${query({ namespace, dataset, field, direction, depth })}`,
@@ -126,7 +127,7 @@ async function home() {
   const health = h("div", {}, h("p", { class: "loading" }, "Reading /metrics…"));
   show("Lineage explorer",
     section("Namespaces", table(["Namespace", "Datasets", "Jobs"],
-      counted.map(([name, d, j]) => [link(url.search(name), name), d, j]))),
+      counted.map(([name, d, j]) => [link(url.namespace(name), name), d, j]))),
     section("Latest runs", table(["Job", "State", "Started", "Duration"],
       runs.runs.map((r) => [link(url.job(r.namespace, r.jobName), r.jobName), state(r.state),
         link(url.run(r.id), when(r.startedAt || r.eventTime)), duration(r.durationMs)]))),
@@ -143,6 +144,22 @@ async function home() {
   };
   await sample();
   refresh = setInterval(sample, 10000);
+}
+
+// --- namespace ---------------------------------------------------------------------------------------------
+
+async function namespace(params) {
+  const name = params.get("name");
+  const base = `${v1}/namespaces/${seg(name)}`;
+  const [datasets, jobs] = await Promise.all([getJSON(`${base}/datasets?limit=100`), getJSON(`${base}/jobs?limit=100`)]);
+  const more = (shown, total) => (total > shown ? h("p", { class: "note" }, `${shown} of ${total} shown; search to find the others.`) : null);
+  show(name,
+    section(`Datasets (${datasets.totalCount})`, table(["Dataset", "Fields", "Updated"], datasets.datasets.map((d) =>
+      [link(url.dataset(name, d.name), d.name), String(d.fields.length), when(d.updatedAt)])),
+      more(datasets.datasets.length, datasets.totalCount)),
+    section(`Jobs (${jobs.totalCount})`, table(["Job", "Latest run", "Updated"], jobs.jobs.map((j) =>
+      [link(url.job(name, j.name), j.name), j.latestRun ? state(j.latestRun.state) : "—", when(j.updatedAt)])),
+      more(jobs.jobs.length, jobs.totalCount)));
 }
 
 // --- search ------------------------------------------------------------------------------------------------
@@ -376,6 +393,7 @@ async function render() {
   try {
     if (path === "/" || path === PAGES || path === `${PAGES}/`) await home();
     else if (path === `${PAGES}/search`) await search(params);
+    else if (path === `${PAGES}/namespace`) await namespace(params);
     else if (path === `${PAGES}/dataset`) await dataset(params);
     else if (path === `${PAGES}/lineage`) await lineage(params);
     else if (path === `${PAGES}/impact`) await impact(params);

@@ -110,7 +110,7 @@ export function draw(svg, graph, layout, options) {
     group.append(
       s("rect", { class: "box-back", x: box.x, y: box.y, width: box.width, height: box.height, rx: 6 }),
       s("text", { class: "box-label", x: box.x + 10, y: box.y + layout.header - 9 },
-        clip(options.boxLabel ? options.boxLabel(box) : box.label, 30)),
+        clip(options.boxLabel ? options.boxLabel(box) : box.label, 23)),
     );
     for (const id of box.nodes) {
       const node = byKey.get(id);
@@ -126,8 +126,8 @@ export function draw(svg, graph, layout, options) {
         "aria-label": full,
       },
       s("rect", { x: at.x + 1, y: at.y, width: box.width - 2, height: layout.row }),
-      s("text", { x: at.x + 12, y: at.y + layout.row - 7 }, clip(name, 32)),
-      name.length > 32 || full !== name ? s("title", {}, full) : null);
+      s("text", { x: at.x + 12, y: at.y + layout.row - 7 }, clip(name, 27)),
+      name.length > 27 || full !== name ? s("title", {}, full) : null);
       group.append(row);
       rows.set(id, row);
     }

@@ -1,9 +1,12 @@
-"""A real browser for the explorer's tests: Playwright (pytest-playwright's fixtures) driving Debian's Chromium.
+"""A real browser for the explorer's tests: Playwright driving Debian's Chromium.
 
 Playwright cannot download its own browsers on these machines, so it launches the system's `chromium` through
 `executable_path`. Without one the browser tests skip with the reason, except under CI=true (where .ci/run
-installs it), where they fail. `served` is a real `lineage serve` on a SQLite file loaded with the demo and the
-shared events; screenshots go where pytest-playwright keeps its artifacts (`--output`, test-results/).
+installs it), where they fail. Playwright's synchronous API runs an event loop of its own in the test thread
+while it is open, which the async tests of pytest-aiohttp cannot share: so Playwright is started and stopped
+per test module here (pytest-playwright's session-wide fixture kept it open for the rest of the run and broke
+every async test after it). `served` is a real `lineage serve` on a SQLite file loaded with the demo and the
+shared events; screenshots go to test-results/explorer/ (LINEAGE_TEST_ARTIFACTS overrides test-results).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import complete_event_files
 from tests.ingest.processes import LINEAGE, Server, environment, serving
@@ -34,14 +37,20 @@ def chromium() -> str:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_type_launch_args, "executable_path": chromium(), "args": ["--no-sandbox"]}
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    path = chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    yield context.new_page()
+    context.close()
 
 
 def load(env: dict[str, str], cwd: Path) -> None:
@@ -63,6 +72,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture
 def shots(pytestconfig: pytest.Config) -> Path:
     """Where this run's screenshots go."""
-    folder = Path(pytestconfig.getoption("output")) / "explorer"
+    folder = Path(os.environ.get("LINEAGE_TEST_ARTIFACTS", pytestconfig.rootpath / "test-results")) / "explorer"
     folder.mkdir(parents=True, exist_ok=True)
     return folder

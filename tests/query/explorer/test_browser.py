@@ -181,6 +181,7 @@ def test_deep_links_to_every_view(served: Server, page: Page, problems: Problems
         "job": f"/explorer/job?{urllib.parse.urlencode({'namespace': job['namespace'], 'name': job['name']})}",
         "run": f"/explorer/runs/{urllib.parse.quote(run['id'])}",
         "search": "/explorer/search?q=order",
+        "namespace": f"/explorer/namespace?{urllib.parse.urlencode({'name': DEMO})}",
     }
     for name, path in views.items():
         page.goto(served.url + path)
