@@ -149,26 +149,27 @@ function listen(svg, { byKey, drawn, start, onPick }) {
     row.classList.toggle("hover", on);
   };
   const pick = (row) => onPick && onPick(byKey.get(row.dataset.id));
-  svg.onclick = (event) => {
+  // Every view draws into an svg of its own, so these listeners are added once per element.
+  svg.addEventListener("click", (event) => {
     const row = rowOf(event);
     if (row) pick(row);
-  };
-  svg.onkeydown = (event) => {
+  });
+  svg.addEventListener("keydown", (event) => {
     const row = rowOf(event);
     if (row && (event.key === "Enter" || event.key === " ")) {
       event.preventDefault();
       pick(row);
     }
-  };
+  });
   for (const [on, off] of [["mouseover", "mouseout"], ["focusin", "focusout"]]) {
-    svg[`on${on}`] = (event) => {
+    svg.addEventListener(on, (event) => {
       const row = rowOf(event);
       if (row && !row.contains(event.relatedTarget)) highlight(row, true);
-    };
-    svg[`on${off}`] = (event) => {
+    });
+    svg.addEventListener(off, (event) => {
       const row = rowOf(event);
       if (row && !row.contains(event.relatedTarget)) highlight(row, false);
-    };
+    });
   }
 }
 

@@ -232,3 +232,24 @@ def test_protected_reads_ask_for_the_key_once(tmp_path: Path, page: Page, proble
         page.reload()
         expect(page.get_by_role("heading", name="Namespaces")).to_be_visible()
         expect(dialog).not_to_be_visible()
+
+
+def test_keyboard_recentres(served: Server, page: Page, problems: Problems) -> None:
+    page.goto(served.url + lineage_url(DEMO, "FACT.SALES_DAILY", "total_amount"))
+    expect(page.locator("svg.lineage-graph[data-ready=true]")).to_be_visible()
+    other = page.locator("svg.lineage-graph .node:not(.start)").first
+    target_id = other.get_attribute("data-id")
+    other.focus()
+    assert page.locator("svg.lineage-graph path.edge.on-path").count() >= 1
+    page.keyboard.press("Enter")
+    expect(page.locator(f"svg.lineage-graph .node.start[data-id='{target_id}']")).to_be_visible()
+
+
+def test_a_truncated_answer_says_so(tmp_path: Path, page: Page, problems: Problems) -> None:
+    load(environment(tmp_path, REDIS_ADDR=""), tmp_path)
+    with serving(tmp_path, LINEAGE_MAX_NODES="3", REDIS_ADDR="") as server:
+        answer = explorer_graph(server, DEMO, "FACT.SALES_BY_COUNTRY", "total_amount")
+        assert answer["truncated"]
+        page.goto(server.url + lineage_url(DEMO, "FACT.SALES_BY_COUNTRY", "total_amount"))
+        expect(page.get_by_role("status")).to_contain_text("Truncated")
+        check_drawn(page, answer)
