@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -92,15 +93,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     settings = replace(settings, http=http)
     host, port, workers = http.host, http.api_port, http.workers
-    logger.info("store %s; listening on http://%s:%d", settings.store.dsn.masked(), host, port)
-
     def make_app() -> web.Application:
         return create_app(settings, _open(settings))
 
-    if workers == 1:
-        server.run(make_app, host, port)
-        return 0
-    return server.run_workers(make_app, host, port, workers)
+    try:
+        if workers == 1:
+            server.run(make_app, partial(server.bind, host, port, reuse_port=False))
+            return 0
+        return server.run_workers(make_app, host, port, workers)
+    except server.StartupError as exc:
+        print(f"lineage: {exc}", file=sys.stderr)
+        return 2
 
 
 def _config(settings: Settings, args: argparse.Namespace) -> int:

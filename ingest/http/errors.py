@@ -170,12 +170,18 @@ def _unexpected(request: web.Request, exc: Exception) -> Internal:
 
 
 def _render(request: web.Request, error: HttpError, retry_after: str) -> web.Response:
+    return error_response(error, request.get(REQUEST_ID, ""), retry_after)
+
+
+def error_response(error: HttpError, request_id: str, retry_after: str) -> web.Response:
+    """The one error shape for `error`; a 503 carries `Retry-After: retry_after` unless the error names its own.
+    Also used below the app (ingest.http.connections), where no middleware runs."""
     body: dict[str, Any] = {
         **error.fields,
         "error": error.message,
         "code": error.code,
         "details": [{"path": path, "message": text} for path, text in error.details],
-        "request_id": request.get(REQUEST_ID, ""),
+        "request_id": request_id,
     }
     headers = error.headers
     if error.status == 503:
