@@ -67,7 +67,7 @@ def protocol_sentence(exc: BaseException | None) -> str:
     if isinstance(exc, http_exceptions.HttpProcessingError):
         first = re.split(r"[:\n]", exc.message, maxsplit=1)[0].strip().rstrip(".")
         if _DESCRIPTION.fullmatch(first):
-            return first[0].lower() + first[1:]
+            return first
     return "the request is not valid HTTP/1.1"
 
 

@@ -137,4 +137,3 @@ async def test_the_parent_watch_stops_a_worker_whose_parent_is_gone() -> None:
 def test_die_with_parent_refuses_a_parent_already_gone() -> None:
     with pytest.raises(server.StartupError, match="is gone"):
         server.die_with_parent(os.getppid() + 1_000_000)
-
