@@ -105,6 +105,13 @@ def event_files(prefix: str = "") -> list[Path]:
     return sorted(p for p in EVENTS_DIR.glob(f"{prefix}*.json"))
 
 
+def shared_event(name: str) -> Path:
+    """The path of one sample file, for a test that hands it to a command; skips the test without the files."""
+    if not events_present():
+        pytest.skip(NO_EVENTS)
+    return EVENTS_DIR / name
+
+
 def complete_event_files() -> list[Path]:
     """The files INDEX.md lists as complete, postable events (plain names and EDGE__ cases)."""
     special = ("TEMPLATE__", "MALFORMED__", "FACET__")

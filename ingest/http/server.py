@@ -118,33 +118,51 @@ def run(
 async def _serve(
     make_app: Callable[[], web.Application], listen: Callable[[], list[socket.socket]], parent: int | None
 ) -> None:
-    sockets = listen()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    # First of all: a SIGTERM while starting is then a stop after the start, never a kill by the default action.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    watch = asyncio.create_task(_watch_parent(parent, stop)) if parent is not None else None
     try:
+        sockets = listen()
         try:
-            app = make_app()
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise _startup_failure(exc) from exc
-        runner = LineageRunner(
-            app,
-            handle_signals=False,  # _until_stopped's own handlers: a stop is an event, not an exception
-            shutdown_timeout=SHUTDOWN_TIMEOUT,
-            keepalive_timeout=KEEPALIVE_TIMEOUT,
-            access_log=logging.getLogger("lineage.access"),
-            access_log_class=AccessLogger,
-            # The body reader inflates gzip itself, under a limit; aiohttp's own inflating has none.
-            auto_decompress=False,
-        )
-        try:
-            await _start(runner, sockets)
-            tune_gc()
-            await _until_stopped(runner.lineage_server, parent)
+            await _serve_on(make_app, sockets, stop)
         finally:
-            await runner.cleanup()
+            for sock in sockets:
+                sock.close()
     finally:
-        for sock in sockets:
-            sock.close()
+        if watch is not None:
+            watch.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+async def _serve_on(make_app: Callable[[], web.Application], sockets: list[socket.socket], stop: asyncio.Event) -> None:
+    try:
+        app = make_app()
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise _startup_failure(exc) from exc
+    runner = LineageRunner(
+        app,
+        handle_signals=False,  # _serve's own handlers: a stop is an event, not an exception
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        keepalive_timeout=KEEPALIVE_TIMEOUT,
+        access_log=logging.getLogger("lineage.access"),
+        access_log_class=AccessLogger,
+        # The body reader inflates gzip itself, under a limit; aiohttp's own inflating has none.
+        auto_decompress=False,
+    )
+    try:
+        await _start(runner, sockets)
+        tune_gc()
+        asyncio.get_running_loop().set_exception_handler(partial(_loop_error, runner.lineage_server))
+        await stop.wait()
+        logger.info("stopping: answering what is in progress, draining the queue (at most %g s)", SHUTDOWN_TIMEOUT)
+    finally:
+        await runner.cleanup()
 
 
 async def _start(runner: LineageRunner, sockets: list[socket.socket]) -> None:
@@ -162,23 +180,6 @@ def _startup_failure(exc: Exception) -> StartupError:
     # One line for the operator; the traceback only at debug level (a bug of ours needs it, a bad setting not).
     logger.debug("start-up failed", exc_info=exc)
     return StartupError(f"cannot start: {exc.__class__.__name__}: {exc}")
-
-
-async def _until_stopped(server: LineageServer, parent: int | None) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    loop.set_exception_handler(partial(_loop_error, server))
-    watch = asyncio.create_task(_watch_parent(parent, stop)) if parent is not None else None
-    try:
-        await stop.wait()
-    finally:
-        if watch is not None:
-            watch.cancel()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
-    logger.info("stopping: answering what is in progress, draining the queue (at most %g s)", SHUTDOWN_TIMEOUT)
 
 
 async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
@@ -284,7 +285,7 @@ class _Master:
             time.sleep(RESTART_PAUSE)
             if not self.stopping:  # a stop signal during the pause: a worker started now would never be stopped
                 self.spawn(number)
-        elif code != 0:
+        elif code not in (0, -signal.SIGTERM):  # -SIGTERM: stopped by the master before it could install handlers
             self.failed = True
 
 

@@ -18,7 +18,7 @@ from ingest.cli import main
 from schemas.rows import EventRows
 from schemas.sqlite.store import SqliteStore
 from schemas.store import StoreUnavailable, WriteOutcome
-from tests.conftest import EVENTS_DIR, complete_event_files, event_files, load_event
+from tests.conftest import EVENTS_DIR, complete_event_files, event_files, load_event, shared_event
 
 SEED_TABLES = (
     "OL_NAMESPACE",
@@ -150,7 +150,7 @@ def test_ingest_strict_rejects_every_malformed_file(workdir: Path, capsys: pytes
 
 
 def test_ingest_rows_land_in_the_store(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(capsys, "ingest", str(EVENTS_DIR / "spark_dataproc__hive_insert_complete_symlinks_cll__4.json"))
+    code, out = run(capsys, "ingest", str(shared_event("spark_dataproc__hive_insert_complete_symlinks_cll__4.json")))
     assert code == 0 and counts(out) == (1, 0, 0)
     db = sqlite3.connect(workdir / "lineage.db")
     assert db.execute("SELECT COUNT(*) FROM OL_EVENT").fetchone() == (1,)
