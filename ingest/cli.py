@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ingest.http import server
 from ingest.http.app import create_app
+from ingest.http.metrics import shared_across_workers
 from ingest.logs import configure_logging
 from ingest.populate.demo import populate_demo
 from ingest.populate.files import ingest_paths
@@ -100,7 +101,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if workers == 1:
         server.run(make_app, host, port)
         return 0
-    return server.run_workers(make_app, host, port, workers)
+    # Every worker's counts on every scrape: the client's multiprocess mode, set up before the fork.
+    with shared_across_workers() as child_exit:
+        return server.run_workers(make_app, host, port, workers, child_exit=child_exit)
 
 
 def _config(settings: Settings, args: argparse.Namespace) -> int:

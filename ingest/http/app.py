@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -24,6 +25,8 @@ from query.typedefs import QUERY_CACHE
 from schemas.store import Store
 
 logger = logging.getLogger(__name__)
+
+QUEUE_SAMPLE_SECONDS = 1.0
 
 
 def create_app(settings: Settings, store: Store, *, handler_timeout: float = HANDLER_TIMEOUT) -> web.Application:
@@ -74,13 +77,22 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         after_commit=app[QUERY_CACHE].invalidate,  # a query right after an ingest sees the new lineage
     )
     app[BATCHER] = batcher
-    metrics.queue_depth.set_function(lambda: batcher.depth)
+    metrics.queue_capacity.set(batcher.capacity)
     _warn_if_open(settings.http)
     batcher.start()
+    sampler = asyncio.get_running_loop().create_task(_sample_queue(metrics, batcher), name="lineage-queue-sampler")
     yield
+    sampler.cancel()  # it holds nothing: the writer's drain below is what matters
     # Bounded even if the writer died or a write hangs: SIGTERM must end the process.
     await batcher.stop(within=SHUTDOWN_TIMEOUT)
     app[STORE].close()
+
+
+async def _sample_queue(metrics: ServerMetrics, batcher: Batcher) -> None:
+    """Keep the queue-depth gauge fresh: with `--workers N` a scrape reads the other workers' last values."""
+    while True:
+        metrics.queue_depth.set(batcher.depth)
+        await asyncio.sleep(QUEUE_SAMPLE_SECONDS)
 
 
 def _warn_if_open(settings: HttpSettings) -> None:

@@ -63,8 +63,16 @@ def run(make_app: Callable[[], web.Application], host: str, port: int, *, reuse_
     )
 
 
-def run_workers(make_app: Callable[[], web.Application], host: str, port: int, workers: int) -> int:
+def run_workers(
+    make_app: Callable[[], web.Application],
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    child_exit: Callable[[int], None] = lambda pid: None,
+) -> int:
     """Fork `workers` processes that each serve on host:port; restart one that dies; stop all on a signal.
+    `child_exit(pid)` is called for each worker that ended (the metrics' bookkeeping of the dead).
 
     Forking happens before any event loop, thread or store connection exists in this process, so each
     worker builds its own (make_app runs in the child).
@@ -100,6 +108,7 @@ def run_workers(make_app: Callable[[], web.Application], host: str, port: int, w
         if pid not in children:
             continue
         number = children.pop(pid)
+        child_exit(pid)
         code = os.waitstatus_to_exitcode(status)
         if not stopping:
             logger.error("worker %d (pid %d) exited with %d; starting it again", number, pid, code)
