@@ -123,14 +123,36 @@ class ServerMetrics:
             ProcessCollector(registry=self.registry)
             GCCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
+        self._received: dict[str, Counter] = {}
+        self._rejected: dict[str, Counter] = {}
+        self._requests: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
+    # The client's labels() costs more than the update it leads to (a lock, a check, a look-up); each label set is
+    # looked up once and kept: the sets are bounded (see the class doc), so these dicts are too.
+
+    def received(self, endpoint: str, count: int = 1) -> None:
+        child = self._received.get(endpoint)
+        if child is None:
+            child = self._received[endpoint] = self.events_received.labels(endpoint)
+        child.inc(count)
+
+    def rejected(self, reason: str, count: int = 1) -> None:
+        child = self._rejected.get(reason)
+        if child is None:
+            child = self._rejected[reason] = self.events_rejected.labels(reason)
+        child.inc(count)
+
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         method = method if method in METHODS else "OTHER"
-        self.requests.labels(route, method, str(status)).inc()
-        self.request_seconds.labels(route, method).observe(seconds)
+        series = self._requests.get((route, method, status))
+        if series is None:
+            series = (self.requests.labels(route, method, str(status)), self.request_seconds.labels(route, method))
+            self._requests[(route, method, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 # How each process metric of the workers adds up into the one the page shows.
