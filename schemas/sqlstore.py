@@ -244,10 +244,10 @@ class SqlStore(SqlReads, Generic[Conn]):
     def purge(self, before: str, *, edges: bool = False, dry_run: bool = False) -> Iterator[Counts]:
         """See Store.purge: one batch of keys per step, each in a transaction of its own."""
         for purge in purge_sql.purges(edges=edges):
-            after = ""
+            last = ""
             statement = purge.keys(self.dialect)
-            while keys := [str(row[0]) for row in self._rows(statement, {"before": before, "after": after})]:
-                after = keys[-1]
+            while keys := [str(row[0]) for row in self._rows(statement, {"before": before, "last": last})]:
+                last = keys[-1]
                 if dry_run:
                     yield self._purge_batch(self._rows, self._count, purge, keys, before)
                 else:

@@ -9,7 +9,7 @@ no age and stays.
 
 Statements use `:name` parameters and bare OL_* names, as schemas.sql.reads does, so that each backend binds
 them its own way (Teradata qualifies the tables and casts `:before` to a timestamp). The cut-off is `:before`,
-store time text; keys come in keyset order (`key > :after`), so each batch is one short index range read and
+store time text; keys come in keyset order (`key > :last`; not `:after`, which Teradata binds as a timestamp), so each batch is one short index range read and
 the walk ends even where a row cannot be removed.
 """
 
@@ -59,11 +59,11 @@ class Purge:
     dependents: tuple[Dependent, ...] = ()
 
     def keys(self, dialect: Dialect, limit: int = PURGE_BATCH) -> str:
-        """Up to `limit` keys of old rows after `:after`, in key order: a read, outside any write transaction."""
+        """Up to `limit` keys of old rows after `:last`, in key order: a read, outside any write transaction."""
         top, tail = (part.format(n=int(limit)) for part in _FIRST[dialect])
         return (
             f"SELECT {top}{self.key} FROM {self.table} "  # noqa: S608 - names from this module only
-            f"WHERE {self.old} AND {self.key} > :after ORDER BY {self.key}{tail}"
+            f"WHERE {self.old} AND {self.key} > :last ORDER BY {self.key}{tail}"
         )
 
     def still_old(self, dialect: Dialect) -> str:
