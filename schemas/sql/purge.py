@@ -9,8 +9,8 @@ no age and stays.
 
 Statements use `:name` parameters and bare OL_* names, as schemas.sql.reads does, so that each backend binds
 them its own way (Teradata qualifies the tables and casts `:before` to a timestamp). The cut-off is `:before`,
-store time text; keys come in keyset order (`key > :last`; not `:after`, which Teradata binds as a timestamp), so each batch is one short index range read and
-the walk ends even where a row cannot be removed.
+store time text; keys come in keyset order (`key > :last`; not `:after`, which Teradata binds as a timestamp),
+so each batch is one short index range read and the walk ends even where a row cannot be removed.
 """
 
 from __future__ import annotations
