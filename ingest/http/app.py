@@ -19,6 +19,7 @@ from ingest.http.server import SHUTDOWN_TIMEOUT
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
 from ingest.settings import HttpSettings, Settings
 from ingest.writing.batcher import Batcher
+from ingest.writing.retention import keep_retention
 from query.cache import LineageCache
 from query.routes import setup_query
 from query.typedefs import QUERY_CACHE
@@ -80,9 +81,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     metrics.queue_capacity.set(batcher.capacity)
     _warn_if_open(settings.http)
     batcher.start()
-    sampler = asyncio.get_running_loop().create_task(_sample_queue(metrics, batcher), name="lineage-queue-sampler")
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(_sample_queue(metrics, batcher), name="lineage-queue-sampler")]
+    if settings.retention.days:
+        purge = keep_retention(batcher, app[STORE], settings.retention.days, app[QUERY_CACHE].forget_all)
+        tasks.append(loop.create_task(purge, name="lineage-retention"))
     yield
-    sampler.cancel()  # it holds nothing: the writer's drain below is what matters
+    for task in tasks:
+        task.cancel()  # they hold no accepted event (a purge step under way ends on its own): the drain matters
     # Bounded even if the writer died or a write hangs: SIGTERM must end the process.
     await batcher.stop(within=SHUTDOWN_TIMEOUT)
     app[STORE].close()
