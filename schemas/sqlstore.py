@@ -15,6 +15,7 @@ Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlStore and implement
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from operator import itemgetter
@@ -242,16 +243,26 @@ class SqlStore(SqlReads, Generic[Conn]):
         raise NotImplementedError
 
     def purge(self, before: str, *, edges: bool = False, dry_run: bool = False) -> Iterator[Counts]:
-        """See Store.purge: one batch of keys per step, each in a transaction of its own."""
+        """See Store.purge: one batch of keys per step, each in a transaction of its own.
+
+        A batch is bounded twice: PURGE_BATCH keys at most, and about PURGE_STEP_SECONDS of work. Each step's time
+        sizes the next (down to PURGE_MIN_BATCH keys): how long a batch of deletes holds the write lock depends on
+        the database, its load and its disks, and a writer waiting behind it should wait for one short step."""
         for purge in purge_sql.purges(edges=edges):
-            last = ""
-            statement = purge.keys(self.dialect)
-            while keys := [str(row[0]) for row in self._rows(statement, {"before": before, "last": last})]:
+            last, size = "", purge_sql.PURGE_BATCH
+            while keys := [
+                str(row[0]) for row in self._rows(purge.keys(self.dialect, size), {"before": before, "last": last})
+            ]:
                 last = keys[-1]
+                started = time.monotonic()
                 if dry_run:
-                    yield self._purge_batch(self._rows, self._count, purge, keys, before)
+                    removed = self._purge_batch(self._rows, self._count, purge, keys, before)
                 else:
-                    yield self._in_write_transaction(partial(self._delete_batch, purge=purge, keys=keys, before=before))
+                    removed = self._in_write_transaction(
+                        partial(self._delete_batch, purge=purge, keys=keys, before=before)
+                    )
+                size = purge_sql.next_batch(size, time.monotonic() - started)
+                yield removed
 
     def _delete_batch(self, conn: Conn, *, purge: purge_sql.Purge, keys: list[str], before: str) -> Counts:
         def delete(target: purge_sql.Dependent, ids: Sequence[str]) -> int:

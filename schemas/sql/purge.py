@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from schemas.dsn import Dialect
 from schemas.rows import FacetOwner
 
-PURGE_BATCH = 500  # keys per batch, so one IN list each (schemas.sql.reads.IN_LIST_VALUES)
+PURGE_BATCH = 500  # keys per batch at most, so one IN list each (schemas.sql.reads.IN_LIST_VALUES)
+PURGE_MIN_BATCH = 10
+PURGE_STEP_SECONDS = 0.02  # the work one step aims at: a writer queued behind it waits about this long
 
 # How each dialect takes the first n rows, and locks the rows a transaction re-checks before it deletes them:
 # PostgreSQL reads committed rows without a lock, so a run could take a new event between the check and the
@@ -31,6 +33,13 @@ _FIRST = {
     Dialect.TERADATA: ("TOP {n} ", ""),
 }
 _LOCK = {Dialect.SQLITE: "", Dialect.POSTGRESQL: " FOR UPDATE", Dialect.TERADATA: ""}
+
+
+def next_batch(size: int, seconds: float) -> int:
+    """The next batch's size after one of `size` keys took `seconds`: scaled toward PURGE_STEP_SECONDS, growing
+    at most twofold a step, within PURGE_MIN_BATCH and PURGE_BATCH."""
+    wanted = size * PURGE_STEP_SECONDS / max(seconds, 1e-6)
+    return max(PURGE_MIN_BATCH, min(PURGE_BATCH, 2 * size, int(wanted)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,11 +81,11 @@ def run_events(job: str, when: datetime) -> list[dict[str, Any]]:
     return events
 
 
-def history_events(end: datetime, days: int = DAYS) -> Iterator[dict[str, Any]]:
+def history_events(end: datetime, days: int = DAYS, jobs: tuple[str, ...] = CURRENT) -> Iterator[dict[str, Any]]:
     """Every event of the year before `end`, oldest first: each current job daily, the retired one until it stopped."""
     for day in range(days, 0, -1):
         when = end - timedelta(days=day)
-        for job in CURRENT:
+        for job in jobs:
             yield from run_events(job, when)
         if day > RETIRED_AFTER:
             yield from run_events(RETIRED, when)
@@ -99,11 +99,13 @@ def as_rows(events: Iterator[dict[str, Any]]) -> Iterator[EventRows]:
         yield result.rows
 
 
-def write_history(store: Store, end: datetime, days: int = DAYS, batch: int = 500) -> int:
+def write_history(
+    store: Store, end: datetime, days: int = DAYS, batch: int = 500, jobs: tuple[str, ...] = CURRENT
+) -> int:
     """Write the year into `store`; the number of events."""
     pending: list[EventRows] = []
     written = 0
-    for rows in as_rows(history_events(end, days)):
+    for rows in as_rows(history_events(end, days, jobs)):
         pending.append(rows)
         if len(pending) == batch:
             written += len(store.write_batch(pending))
