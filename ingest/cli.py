@@ -22,7 +22,7 @@ from ingest.populate.demo import populate_demo
 from ingest.populate.files import ingest_paths
 from ingest.settings import Settings, SettingsError
 from ingest.writing.batches import WriteReport
-from ingest.writing.retention import cutoff
+from ingest.writing.retention import cutoff, paced
 from query.cache import LineageCache
 from schemas import open_store
 from schemas.dsn import Dialect
@@ -163,7 +163,8 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
     before = cutoff(args.older_than)
     removed: Counter[str] = Counter()
     with closing(_open(settings)) as store:
-        for step in store.purge(before, edges=args.edges, dry_run=args.dry_run):
+        steps = store.purge(before, edges=args.edges, dry_run=args.dry_run)
+        for step in steps if args.dry_run else paced(steps):  # a dry run only reads: no writer to give way to
             removed.update(step)
     verb = "would remove" if args.dry_run else "removed"
     print(f"cut-off {before} UTC ({args.older_than} days ago)")

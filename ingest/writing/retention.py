@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from ingest.writing.batcher import Batcher
@@ -20,6 +21,9 @@ from schemas.times import format_store_time
 logger = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 3600.0  # between two purges of the server; fixed
+# After each step a purge pauses as long as the step took: it holds the write lock half the time at most, so
+# that a writer behind it (the server's, or another process's on the same SQLite file) gets its turns.
+PAUSE_PER_STEP = 1.0
 FIRST_DELAY_SECONDS = 60.0  # the first purge waits this long after start-up, so that start-up stays quick
 
 
@@ -28,13 +32,28 @@ def cutoff(days: int, now: datetime | None = None) -> str:
     return format_store_time((now or datetime.now(UTC)) - timedelta(days=days))
 
 
+def paced(steps: Iterator[dict[str, int]]) -> Iterator[dict[str, int]]:
+    """The steps of a purge in this thread, each followed by a pause as long as it took (the CLI's purge)."""
+    while True:
+        started = time.monotonic()
+        step = next(steps, None)
+        if step is None:
+            return
+        yield step
+        time.sleep(PAUSE_PER_STEP * (time.monotonic() - started))
+
+
 async def purge_through(batcher: Batcher, store: Store, before: str) -> Counter[str]:
-    """One purge, each step on the writer's thread between two batches; what it removed."""
+    """One purge, each step on the writer's thread between two batches, then a pause as long; what it removed."""
     steps = store.purge(before)
     removed: Counter[str] = Counter()
-    while (step := await batcher.run_in_writer(lambda: next(steps, None))) is not None:
+    while True:
+        started = time.monotonic()
+        step = await batcher.run_in_writer(lambda: next(steps, None))
+        if step is None:
+            return removed
         removed.update(step)
-    return removed
+        await asyncio.sleep(PAUSE_PER_STEP * (time.monotonic() - started))
 
 
 async def keep_retention(batcher: Batcher, store: Store, days: int, after_purge: Callable[[], Awaitable[None]]) -> None:
