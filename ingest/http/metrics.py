@@ -60,8 +60,12 @@ CLIENT_CLOSED = 499  # nginx's code for a request whose handler was cancelled be
 disable_created_metrics()
 
 
+# The server parent's pid, set by shared_across_workers before it forks: its children are the workers.
+_parent: int | None = None
+
+
 def multiprocess_mode() -> bool:
-    """True in a worker of `--workers N` (the client's own test: the variable is set)."""
+    """True where the metrics live in PROMETHEUS_MULTIPROC_DIR (the client's own test: the variable is set)."""
     return MULTIPROC_DIR in os.environ
 
 
@@ -118,9 +122,11 @@ class ServerMetrics:
         )
         if shared:
             multiprocess.MultiProcessCollector(self.registry)
-            self.registry.register(WorkersProcessCollector())
+        if shared and _parent is not None:
+            self.registry.register(WorkersProcessCollector(_parent))
         else:
             ProcessCollector(registry=self.registry)
+        if not shared:
             GCCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self._received: dict[str, Counter] = {}
@@ -163,12 +169,15 @@ class WorkersProcessCollector(Collector):
     """The client's process metrics (CPU seconds, memory, open files) for every worker of this server, added up.
 
     A worker's own ProcessCollector would show only the worker that happens to answer the scrape. The workers are
-    the children of this worker's parent; each is read from /proc as the client reads its own process."""
+    the children of the server parent; each is read from /proc as the client reads its own process."""
+
+    def __init__(self, parent: int) -> None:
+        self._parent = parent
 
     def collect(self) -> Iterable[Metric]:
         merged: dict[str, Metric] = {}
         found: dict[str, list[float]] = {}
-        for pid in _siblings():
+        for pid in _children(self._parent):
             for family in ProcessCollector(pid=partial(int, pid), registry=None).collect():
                 merged.setdefault(family.name, family)
                 found.setdefault(family.name, []).extend(sample.value for sample in family.samples)
@@ -179,10 +188,10 @@ class WorkersProcessCollector(Collector):
             yield metric
 
 
-def _siblings() -> list[int]:
-    """The pids of this process's parent's children: the server's workers, this one included."""
+def _children(parent: int) -> list[int]:
+    """The pids of the parent's children: the server's workers, this one included."""
     pids: list[int] = []
-    for task in Path(f"/proc/{os.getppid()}/task").glob("*"):
+    for task in Path(f"/proc/{parent}/task").glob("*"):
         try:
             pids.extend(int(child) for child in (task / "children").read_text().split())
         except OSError:
@@ -204,12 +213,13 @@ def shared_across_workers() -> Iterator[Callable[[int], None]]:
     path.mkdir(parents=True, exist_ok=True)
     _empty(path)
     os.environ[MULTIPROC_DIR] = str(path)
-    before = values.ValueClass
-    values.ValueClass = values.get_value_class()
+    global _parent
+    before = values.ValueClass, _parent
+    values.ValueClass, _parent = values.get_value_class(), os.getpid()
     try:
         yield lambda pid: multiprocess.mark_process_dead(pid, str(path))
     finally:
-        values.ValueClass = before
+        values.ValueClass, _parent = before
         if given:
             _empty(path)
         else:

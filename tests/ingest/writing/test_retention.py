@@ -20,7 +20,7 @@ from tests.ingest.conftest import MakeClient
 from tests.ingest.http.test_metrics_workers import event
 from tests.ingest.processes import LINEAGE, environment, post_json, rows, serving, store_file
 from tests.query.test_cache import real_redis
-from tests.schemas.history import CURRENT, RETIRED_AFTER, write_history
+from tests.schemas.history import CURRENT, NS, RETIRED_AFTER, tables, write_history
 
 DAYS = 150
 REDIS_DB = 13  # this module's own database: it reads and bumps the cache generation there
@@ -142,3 +142,38 @@ async def test_the_server_purges_by_itself_with_lineage_retention_days(
     assert old_runs(tmp_path) == 0
     assert (await client.post("/api/v1/lineage", data=event())).status == 201
     assert old_runs(tmp_path, 0) >= 30 * len(CURRENT)  # the recent runs and the new ones stay
+
+
+async def test_the_read_apis_answer_the_same_for_current_datasets_after_a_purge(
+    tmp_path: Path, make_client: MakeClient
+) -> None:
+    await asyncio.to_thread(history_store, tmp_path, 60)
+    client = await make_client(REDIS_ADDR="")
+    paths = []
+    for job in CURRENT:
+        for name in tables(job):
+            paths += [
+                f"/api/v2/openlineage/lineage/table/{name}?direction=both",
+                f"/api/v2/openlineage/lineage/{name}/amount?direction=both",
+                f"/api/v1/lineage?nodeId=dataset:{NS}:{name}&depth=5",
+                f"/api/v1/column-lineage?nodeId=dataset:{NS}:{name}&depth=5&withDownstream=true",
+            ]
+
+    async def answers() -> dict[str, object]:
+        found = {}
+        for path in paths:
+            response = await client.get(path)
+            assert response.status == 200, (path, await response.text())
+            found[path] = await response.json()
+        return found
+
+    before = await answers()
+    table = before["/api/v2/openlineage/lineage/table/silver.orders?direction=both"]
+    assert isinstance(table, dict) and table["graph"]["edges"], "the answers compared hold lineage"
+    store = SqliteStore(store_file(tmp_path))
+    try:
+        removed = sum(step.get("runs", 0) for step in store.purge(retention.cutoff(30)))
+    finally:
+        store.close()
+    assert removed > 0
+    assert await answers() == before
