@@ -166,7 +166,8 @@ _COMBINE: dict[str, Callable[[Iterable[float]], float]] = {"process_start_time_s
 
 
 class WorkersProcessCollector(Collector):
-    """The client's process metrics (CPU seconds, memory, open files) for every worker of this server, added up.
+    """The client's process metrics (CPU seconds, memory, open files) of every worker of this server: the sum of
+    each, but the earliest start time and the lowest descriptor limit.
 
     A worker's own ProcessCollector would show only the worker that happens to answer the scrape. The workers are
     the children of the server parent; each is read from /proc as the client reads its own process."""
@@ -182,7 +183,7 @@ class WorkersProcessCollector(Collector):
                 merged.setdefault(family.name, family)
                 found.setdefault(family.name, []).extend(sample.value for sample in family.samples)
         for name, family in merged.items():
-            metric = Metric(name, f"{family.documentation} Added up over the workers.", family.type)
+            metric = Metric(name, f"{family.documentation} Over the server's workers.", family.type)
             sample = family.samples[0]
             metric.add_sample(sample.name, {}, _COMBINE.get(name, sum)(found[name]))
             yield metric
