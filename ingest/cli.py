@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import replace
@@ -18,13 +20,17 @@ from aiohttp import web
 from ingest import __version__
 from ingest.http import server
 from ingest.http.app import create_app
+from ingest.http.metrics import shared_across_workers
 from ingest.logs import configure_logging
 from ingest.populate.demo import populate_demo
 from ingest.populate.files import ingest_paths
 from ingest.settings import Settings, SettingsError
 from ingest.writing.batches import WriteReport
+from ingest.writing.retention import cutoff, paced
+from query.cache import LineageCache
 from schemas import open_store
 from schemas.dsn import Dialect
+from schemas.sql import purge as purge_sql
 from schemas.sql.ddl import render_schema
 from schemas.store import Store, StoreError
 from schemas.teradata.qvci import qvci_check
@@ -80,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     populate.add_argument("source", choices=["demo"], help="demo: a medallion graph in Teradata naming")
     populate.set_defaults(run=_populate)
 
+    purge = commands.add_parser("purge", help="remove runs and raw events older than DAYS days (retention)")
+    purge.add_argument("--older-than", type=_days, required=True, metavar="DAYS", help="the age of what goes")
+    purge.add_argument("--dry-run", action="store_true", help="count what would go; remove nothing")
+    purge.add_argument("--edges", action="store_true", help="also remove lineage edges not seen for DAYS days")
+    purge.set_defaults(run=_purge)
+
     qvci = commands.add_parser("qvci-check", help="is Teradata's QVCI enabled? exit 0 yes, 1 no, 2 cannot tell")
     qvci.set_defaults(run=_qvci_check)
 
@@ -114,7 +126,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         if workers == 1:
             server.run(make_app, partial(server.bind, host, port, reuse_port=False))
             return 0
-        return server.run_workers(make_app, host, port, workers)
+        # Every worker's counts on every scrape: the client's multiprocess mode, set up before the fork.
+        with shared_across_workers() as child_exit:
+            return server.run_workers(make_app, host, port, workers, child_exit=child_exit)
     except server.StartupError as exc:
         print(f"lineage: {exc}", file=sys.stderr)
         return 2
@@ -152,6 +166,39 @@ def _qvci_check(settings: Settings, args: argparse.Namespace) -> int:
     code, message = qvci_check(settings.store.dsn)
     print(message)
     return code
+
+
+def _days(value: str) -> int:
+    days = int(value)
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a number of days, 1 or more")
+    return days
+
+
+def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    """Purge in bounded batches (a running server goes on acknowledging events), then invalidate the cache."""
+    before = cutoff(args.older_than)
+    removed: Counter[str] = Counter()
+    with closing(_open(settings)) as store:
+        steps = store.purge(before, edges=args.edges, dry_run=args.dry_run)
+        for step in steps if args.dry_run else paced(steps):  # a dry run only reads: no writer to give way to
+            removed.update(step)
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"cut-off {before} UTC ({args.older_than} days ago)")
+    for label in purge_sql.LABELS:
+        if args.edges or "edges" not in label:
+            print(f"{verb} {removed[label]} {label}")
+    if removed.total() and not args.dry_run:
+        asyncio.run(_forget_cached(settings))
+    return 0
+
+
+async def _forget_cached(settings: Settings) -> None:
+    cache = LineageCache(settings.cache)
+    try:
+        await cache.forget_all()
+    finally:
+        await cache.close()
 
 
 def _progress_bar() -> None | _Bar:

@@ -6,7 +6,7 @@ variable sets carries the variable in its metadata (query.config.variable); `VAR
 every setting, is derived from those fields, so a default is written once, on its field. `lineage config`
 prints the list and a test holds the operations guide's Configuration table to it. A bad value raises
 SettingsError naming the variable and the value, and start-up stops with that one line. The design's
-`populate` and `retention` groups arrive with their first variable.
+`populate` group arrives with its first variable.
 """
 
 from __future__ import annotations
@@ -249,6 +249,23 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """What the server removes as it ages; `lineage purge --older-than DAYS` does the same on demand."""
+
+    days: int = field(
+        default=0,
+        metadata=variable(
+            "LINEAGE_RETENTION_DAYS",
+            "runs and raw events older than this many days are removed every hour, in small batches; 0 keeps "
+            "everything",
+            "serve",
+            low=0,
+            high=36_500,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the commands read, by group. Build it with from_env(); `dataclasses.replace` for overrides."""
 
@@ -256,6 +273,7 @@ class Settings:
     http: HttpSettings
     query: QueryConfig
     cache: CacheConfig
+    retention: RetentionSettings
     sources: Mapping[str, str]  # variable name -> where its value came from
     validation: str = field(
         default="lenient",

@@ -140,6 +140,12 @@ class LineageCache:
         """Call after each committed batch: new lineage makes every cached answer unreachable."""
         if self._redis is None or not any(changes_lineage(rows) for rows in batch):
             return
+        await self.forget_all()
+
+    async def forget_all(self) -> None:
+        """Make every cached answer unreachable (after a purge: runs removed change lineage answers too)."""
+        if self._redis is None:
+            return
         client = self._usable()
         if client is None:
             self._pending_bump = True

@@ -8,18 +8,22 @@ Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlStore and implement
   error (Teradata: retried when transient);
 - `_stored_event_ids(connection, ids)`: which of the ids OL_EVENT holds, seen inside that transaction;
 - `_write_rows(connection, write, rows)`: send one table's rows (schemas.sql.upserts.WRITES) in batch order, as
-  the backend renders that table's merge rules.
+  the backend renders that table's merge rules;
+- `_query(connection, sql, params)` and `_execute(connection, sql, params)` (rows; rows changed): one statement
+  of schemas.sql.purge inside that transaction, bound as `_rows` binds the reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from operator import itemgetter
 from typing import Any, Generic, TypeVar, cast
 
 from schemas.dsn import Dialect
 from schemas.rows import EventRows, make_key
+from schemas.sql import purge as purge_sql
 from schemas.sql import reads
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
@@ -45,6 +49,7 @@ from schemas.store import (
 )
 
 T = TypeVar("T")
+Counts = dict[str, int]
 Conn = TypeVar("Conn")
 Row = tuple[Any, ...]
 
@@ -234,3 +239,68 @@ class SqlStore(SqlReads, Generic[Conn]):
             if rows:
                 self._write_rows(conn, write, rows)
         return {rows.event.event_id for rows in new}
+
+    # --- retention ----------------------------------------------------------------------------------------
+
+    def _query(self, conn: Conn, sql: str, params: Params) -> list[Row]:
+        raise NotImplementedError
+
+    def _execute(self, conn: Conn, sql: str, params: Params) -> int:
+        raise NotImplementedError
+
+    def purge(self, before: str, *, edges: bool = False, dry_run: bool = False) -> Iterator[Counts]:
+        """See Store.purge: one batch of keys per step, each in a transaction of its own.
+
+        A batch is bounded twice: PURGE_BATCH keys at most, and about PURGE_STEP_SECONDS of work. Each step's time
+        sizes the next (down to PURGE_MIN_BATCH keys): how long a batch of deletes holds the write lock depends on
+        the database, its load and its disks, and a writer waiting behind it should wait for one short step."""
+        for purge in purge_sql.purges(edges=edges):
+            last, size = "", purge_sql.PURGE_BATCH
+            while keys := [
+                str(row[0]) for row in self._rows(purge.keys(self.dialect, size), {"before": before, "last": last})
+            ]:
+                last = keys[-1]
+                started = time.monotonic()
+                if dry_run:
+                    removed = self._purge_batch(self._rows, self._count, purge, keys, before)
+                else:
+                    removed = self._in_write_transaction(
+                        partial(self._delete_batch, purge=purge, keys=keys, before=before)
+                    )
+                size = purge_sql.next_batch(size, time.monotonic() - started)
+                yield removed
+
+    def _delete_batch(self, conn: Conn, *, purge: purge_sql.Purge, keys: list[str], before: str) -> Counts:
+        def delete(target: purge_sql.Dependent, ids: Sequence[str]) -> int:
+            text, bound = reads.in_list(target.delete(), {"ids": ids})
+            return self._execute(conn, text, bound)
+
+        return self._purge_batch(partial(self._query, conn), delete, purge, keys, before)
+
+    def _count(self, target: purge_sql.Dependent, ids: Sequence[str]) -> int:
+        text, bound = reads.in_list(target.count(), {"ids": ids})
+        return int(self._rows(text, bound)[0][0])
+
+    def _purge_batch(
+        self,
+        query: Callable[[str, Params], list[Row]],
+        remove: Callable[[purge_sql.Dependent, Sequence[str]], int],
+        purge: purge_sql.Purge,
+        keys: list[str],
+        before: str,
+    ) -> Counts:
+        """Remove (or count, with a counting `remove`) the batch's rows that are old still, dependents first."""
+        text, bound = reads.in_list(purge.still_old(self.dialect), {"ids": keys})
+        old = [str(row[0]) for row in query(text, {**bound, "before": before})]
+        counts: Counts = {}
+        if not old:
+            return counts
+        if purge is purge_sql.RUNS:
+            text, bound = reads.in_list(purge_sql.RUN_DATASETS, {"ids": old})
+            facet_ids = [make_key(str(run), str(dataset)) for run, dataset in query(text, bound)]
+            counts[purge_sql.RUN_DATASET_FACETS.label] = sum(
+                remove(purge_sql.RUN_DATASET_FACETS, chunk) for chunk in reads.chunks(facet_ids)
+            )
+        for target in (*purge.dependents, purge.itself):
+            counts[target.label] = remove(target, old)
+        return counts

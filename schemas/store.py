@@ -6,7 +6,7 @@ them in a thread (the batcher owns one writer thread; the query layer uses the d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, NamedTuple, Protocol, TypeVar
@@ -247,6 +247,16 @@ class Store(Protocol):
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers a trivial query."""
+        ...
+
+    def purge(self, before: str, *, edges: bool = False, dry_run: bool = False) -> Iterator[dict[str, int]]:
+        """Retention: remove what is older than `before` (store time text), one bounded batch per step.
+
+        Each step reads a batch of keys (no write lock), then removes those still old in one short transaction,
+        and yields the rows it removed by kind (schemas.sql.purge.LABELS); a writer waits at most one step. Runs go
+        with their inputs, outputs and facets, then raw events; `edges` also removes lineage edges not seen since.
+        Datasets, fields, jobs and namespaces always stay. `dry_run` counts the same rows and removes none.
+        Idempotent: stopped midway, the next purge removes the rest."""
         ...
 
     def close(self) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -18,12 +19,15 @@ from ingest.http.server import SHUTDOWN_TIMEOUT
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
 from ingest.settings import HttpSettings, Settings
 from ingest.writing.batcher import Batcher
+from ingest.writing.retention import keep_retention
 from query.cache import LineageCache
 from query.routes import setup_query
 from query.typedefs import QUERY_CACHE
 from schemas.store import Store
 
 logger = logging.getLogger(__name__)
+
+QUEUE_SAMPLE_SECONDS = 1.0
 
 
 def create_app(settings: Settings, store: Store, *, handler_timeout: float = HANDLER_TIMEOUT) -> web.Application:
@@ -74,14 +78,28 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         after_commit=app[QUERY_CACHE].invalidate,  # a query right after an ingest sees the new lineage
     )
     app[BATCHER] = batcher
-    metrics.queue_depth.set_function(lambda: batcher.depth)
+    metrics.queue_capacity.set(batcher.capacity)
     _warn_if_open(settings.http)
     logger.info("store %s", settings.store.dsn.masked())
     batcher.start()
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(_sample_queue(metrics, batcher), name="lineage-queue-sampler")]
+    if settings.retention.days:
+        purge = keep_retention(batcher, app[STORE], settings.retention.days, app[QUERY_CACHE].forget_all)
+        tasks.append(loop.create_task(purge, name="lineage-retention"))
     yield
+    for task in tasks:
+        task.cancel()  # they hold no accepted event (a purge step under way ends on its own): the drain matters
     # Bounded even if the writer died or a write hangs: SIGTERM must end the process.
     await batcher.stop(within=SHUTDOWN_TIMEOUT)
     app[STORE].close()
+
+
+async def _sample_queue(metrics: ServerMetrics, batcher: Batcher) -> None:
+    """Keep the queue-depth gauge fresh: with `--workers N` a scrape reads the other workers' last values."""
+    while True:
+        metrics.queue_depth.set(batcher.depth)
+        await asyncio.sleep(QUEUE_SAMPLE_SECONDS)
 
 
 def _warn_if_open(settings: HttpSettings) -> None:

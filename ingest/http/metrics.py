@@ -1,33 +1,49 @@
-"""Prometheus metrics in process: counters, gauges and histograms rendered in the text format 0.0.4.
+"""Prometheus metrics through prometheus-client: what the server counts, and how `--workers N` adds them up.
 
-Metrics are updated from the event loop only. Nothing here takes a lock: an update is a dict look-up keyed
-by the tuple of label values, which asyncio never interleaves. A worker THREAD (the store's writer) must not
-touch a metric; it hands its figures back to the loop (the batcher observes commit latency after awaiting
-the executor). Label values must come from bounded sets (route templates, short codes), never from input.
+One process: the metrics live in memory and /metrics shows them with the client's process, platform and
+garbage-collector collectors. Several workers (`lineage serve --workers N`): the client's multiprocess mode.
+Each worker writes its metrics to memory-mapped files in PROMETHEUS_MULTIPROC_DIR, which the server parent
+makes before forking and removes at exit (`shared_across_workers`), and whichever worker answers a scrape reads
+every file: each counter and histogram is the sum over the workers, dead ones included (what they counted
+happened), and the queue-depth gauge the sum over the live ones (the parent marks a dead worker with
+`mark_process_dead`). Label values come from bounded sets (route templates, short codes), never from input.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
-import logging
-import math
-import re
+import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+    values,
+)
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from query.errors import HttpError
 
-logger = logging.getLogger(__name__)
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 BATCH_SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 COMMIT_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -39,203 +55,22 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 UNMATCHED = "unmatched"
 CLIENT_CLOSED = 499  # nginx's code for a request whose handler was cancelled before it answered
 
-LabelKey = tuple[str, ...]
+# The `_created` series double every counter and histogram, and multiprocess mode never has them: one page
+# shape in both modes.
+disable_created_metrics()
 
 
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+# The server parent's pid, set by shared_across_workers before it forks: its children are the workers.
+_parent: int | None = None
 
 
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value: float) -> str:
-    """A sample value as the text format writes it: integers plainly, +Inf, -Inf and NaN by name."""
-    if isinstance(value, int):
-        return str(int(value))  # int() so that True renders as 1
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(value)
-
-
-def _label_text(names: Sequence[str], values: Sequence[str]) -> str:
-    if not names:
-        return ""
-    return "{" + ",".join(f'{n}="{_escape_label(v)}"' for n, v in zip(names, values, strict=True)) + "}"
-
-
-class _Metric:
-    kind = "untyped"
-
-    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
-        if not NAME.fullmatch(name):
-            raise ValueError(f"invalid metric name {name!r}")
-        for label in labels:
-            if not LABEL_NAME.fullmatch(label) or label.startswith("__"):
-                raise ValueError(f"invalid label name {label!r} for metric {name}")
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"duplicate label names {list(labels)} for metric {name}")
-        self.name = name
-        self.help = help
-        self.labels: LabelKey = tuple(labels)
-
-    def _key(self, labels: dict[str, str]) -> LabelKey:
-        if len(labels) != len(self.labels):
-            raise ValueError(f"{self.name} takes labels {list(self.labels)}, got {sorted(labels)}")
-        try:
-            return tuple([labels[n] for n in self.labels])
-        except KeyError:
-            raise ValueError(f"{self.name} takes labels {list(self.labels)}, got {sorted(labels)}") from None
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {_escape_help(self.help)}"
-        yield f"# TYPE {self.name} {self.kind}"
-        yield from self._samples()
-
-    def _samples(self) -> Iterable[str]:
-        raise NotImplementedError
-
-
-class Counter(_Metric):
-    """A total that only goes up. Unlabelled counters show 0 before their first increment."""
-
-    kind = "counter"
-
-    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
-        super().__init__(name, help, labels)
-        self._values: dict[LabelKey, float] = {} if self.labels else {(): 0}
-
-    def inc(self, amount: float = 1, **labels: str) -> None:
-        if amount < 0:
-            raise ValueError(f"{self.name}: a counter cannot decrease (got {amount})")
-        key = self._key(labels) if labels or self.labels else ()
-        self._values[key] = self._values.get(key, 0) + amount
-
-    def value(self, **labels: str) -> float:
-        return self._values.get(self._key(labels), 0)
-
-    def _samples(self) -> Iterable[str]:
-        for key, value in self._values.items():
-            yield f"{self.name}{_label_text(self.labels, key)} {format_value(value)}"
-
-
-class Gauge(_Metric):
-    """A value that goes up and down; either set, or read from a function at scrape time."""
-
-    kind = "gauge"
-
-    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
-        super().__init__(name, help, labels)
-        self._values: dict[LabelKey, float] = {}
-        self._function: Callable[[], float] | None = None
-
-    @classmethod
-    def callback(cls, name: str, help: str, fn: Callable[[], float]) -> Gauge:
-        gauge = cls(name, help)
-        gauge.set_function(fn)
-        return gauge
-
-    def set(self, value: float, **labels: str) -> None:
-        self._values[self._key(labels)] = value
-
-    def set_function(self, fn: Callable[[], float] | None) -> None:
-        """Read the value from fn at each scrape (unlabelled gauges only); None goes back to set()."""
-        if self.labels:
-            raise ValueError(f"{self.name}: only an unlabelled gauge can read its value from a function")
-        self._function = fn
-
-    def value(self, **labels: str) -> float:
-        if self._function is not None:
-            return self._function()
-        return self._values.get(self._key(labels), 0)
-
-    def _samples(self) -> Iterable[str]:
-        if self._function is None:
-            for key, value in self._values.items():
-                yield f"{self.name}{_label_text(self.labels, key)} {format_value(value)}"
-            return
-        try:
-            value = self._function()
-        except Exception:
-            # A broken callback costs its own sample, not the whole scrape.
-            logger.exception("the value of gauge %s could not be read", self.name)
-            return
-        yield f"{self.name} {format_value(value)}"
-
-
-class _Series:
-    __slots__ = ("counts", "sum")
-
-    def __init__(self, buckets: int) -> None:
-        self.counts = [0] * (buckets + 1)  # one per bound, then +Inf; not cumulative until rendered
-        self.sum: float = 0
-
-
-class Histogram(_Metric):
-    """Observations counted in buckets by upper bound (value <= le), rendered cumulatively with +Inf."""
-
-    kind = "histogram"
-
-    def __init__(self, name: str, help: str, buckets: Sequence[float], labels: Sequence[str] = ()) -> None:
-        super().__init__(name, help, labels)
-        if "le" in self.labels:
-            raise ValueError(f"{name}: 'le' is reserved for histogram buckets")
-        bounds = [float(b) for b in buckets if not math.isinf(b)]
-        if not bounds or any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
-            raise ValueError(f"{name}: buckets must be increasing and not empty, got {list(buckets)}")
-        self.bounds = tuple(bounds)
-        self._le = [format_value(b) for b in bounds] + ["+Inf"]
-        self._series: dict[LabelKey, _Series] = {} if self.labels else {(): _Series(len(bounds))}
-
-    def observe(self, value: float, **labels: str) -> None:
-        key = self._key(labels) if labels or self.labels else ()
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = _Series(len(self.bounds))
-        series.counts[bisect.bisect_left(self.bounds, value)] += 1
-        series.sum += value
-
-    def count(self, **labels: str) -> int:
-        series = self._series.get(self._key(labels))
-        return sum(series.counts) if series else 0
-
-    def _samples(self) -> Iterable[str]:
-        names = (*self.labels, "le")
-        for key, series in self._series.items():
-            running = 0
-            for le, count in zip(self._le, series.counts, strict=True):
-                running += count
-                yield f"{self.name}_bucket{_label_text(names, (*key, le))} {running}"
-            labels = _label_text(self.labels, key)
-            yield f"{self.name}_sum{labels} {format_value(series.sum)}"
-            yield f"{self.name}_count{labels} {running}"
-
-
-M = TypeVar("M", bound=_Metric)
-
-
-class Registry:
-    """The metrics one /metrics page shows, in the order they were registered."""
-
-    def __init__(self) -> None:
-        self._metrics: dict[str, _Metric] = {}
-
-    def register(self, metric: M) -> M:
-        if metric.name in self._metrics:
-            raise ValueError(f"metric {metric.name} is already registered")
-        self._metrics[metric.name] = metric
-        return metric
-
-    def render(self) -> str:
-        lines = [line for metric in self._metrics.values() for line in metric.render()]
-        return "\n".join(lines) + "\n" if lines else ""
+def multiprocess_mode() -> bool:
+    """True where the metrics live in PROMETHEUS_MULTIPROC_DIR (the client's own test: the variable is set)."""
+    return MULTIPROC_DIR in os.environ
 
 
 class ServerMetrics:
-    """Every metric the server exports, declared in one place.
+    """Every metric the server exports, declared in one place, and the registry /metrics renders.
 
     `endpoint` is the ingestion route's canonical path; `reason` is an error code (INVALID_EVENT,
     INVALID_JSON, TOO_LARGE, UNAUTHORIZED, QUEUE_FULL, STORE_UNAVAILABLE, ...); `route` is the matched
@@ -243,43 +78,159 @@ class ServerMetrics:
     """
 
     def __init__(self) -> None:
-        self.registry = r = Registry()
-        self.events_received = r.register(
-            Counter("lineage_events_received_total", "Events received, by ingestion endpoint.", ["endpoint"])
+        self.registry = CollectorRegistry()
+        shared = multiprocess_mode()
+        # In multiprocess mode the metrics are read back from the files: registered too, they would show twice.
+        r = None if shared else self.registry
+        self.events_received = Counter(
+            "lineage_events_received_total", "Events received, by ingestion endpoint.", ["endpoint"], registry=r
         )
-        self.events_accepted = r.register(Counter("lineage_events_accepted_total", "Events newly committed."))
-        self.events_duplicate = r.register(
-            Counter("lineage_events_duplicate_total", "Events already stored (client retries), acknowledged.")
+        self.events_accepted = Counter("lineage_events_accepted_total", "Events newly committed.", registry=r)
+        self.events_duplicate = Counter(
+            "lineage_events_duplicate_total", "Events already stored (client retries), acknowledged.", registry=r
         )
-        self.events_rejected = r.register(
-            Counter("lineage_events_rejected_total", "Events refused, by error code.", ["reason"])
+        self.events_rejected = Counter(
+            "lineage_events_rejected_total", "Events refused, by error code.", ["reason"], registry=r
         )
-        self.batch_size = r.register(
-            Histogram("lineage_batch_size_events", "Events per committed batch.", BATCH_SIZE_BUCKETS)
+        self.batch_size = Histogram(
+            "lineage_batch_size_events", "Events per committed batch.", buckets=BATCH_SIZE_BUCKETS, registry=r
         )
-        self.commit_seconds = r.register(
-            Histogram("lineage_commit_duration_seconds", "Time to write and commit one batch.", COMMIT_SECONDS_BUCKETS)
+        self.commit_seconds = Histogram(
+            "lineage_commit_duration_seconds",
+            "Time to write and commit one batch.",
+            buckets=COMMIT_SECONDS_BUCKETS,
+            registry=r,
         )
-        self.queue_depth = r.register(Gauge("lineage_queue_depth", "Events waiting in the writer's queue."))
-        self.requests = r.register(
-            Counter("lineage_http_requests_total", "HTTP requests answered.", ["route", "method", "status"])
+        self.queue_depth = Gauge(
+            "lineage_queue_depth", "Events waiting in the writers' queues.", multiprocess_mode="livesum", registry=r
         )
-        self.request_seconds = r.register(
-            Histogram(
-                "lineage_http_request_duration_seconds",
-                "Time from a request's dispatch to its response.",
-                REQUEST_SECONDS_BUCKETS,
-                ["route", "method"],
-            )
+        self.queue_capacity = Gauge(
+            "lineage_queue_capacity",
+            "Events the writers' queues hold at most (LINEAGE_QUEUE_MAX_EVENTS per worker).",
+            multiprocess_mode="livesum",
+            registry=r,
         )
+        self.requests = Counter(
+            "lineage_http_requests_total", "HTTP requests answered.", ["route", "method", "status"], registry=r
+        )
+        self.request_seconds = Histogram(
+            "lineage_http_request_duration_seconds",
+            "Time from a request's dispatch to its response.",
+            ["route", "method"],
+            buckets=REQUEST_SECONDS_BUCKETS,
+            registry=r,
+        )
+        if shared:
+            multiprocess.MultiProcessCollector(self.registry)
+        if shared and _parent is not None:
+            self.registry.register(WorkersProcessCollector(_parent))
+        else:
+            ProcessCollector(registry=self.registry)
+        if not shared:
+            GCCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self._received: dict[str, Counter] = {}
+        self._rejected: dict[str, Counter] = {}
+        self._requests: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
-    def render(self) -> str:
-        return self.registry.render()
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    # The client's labels() costs more than the update it leads to (a lock, a check, a look-up); each label set is
+    # looked up once and kept: the sets are bounded (see the class doc), so these dicts are too.
+
+    def received(self, endpoint: str, count: int = 1) -> None:
+        child = self._received.get(endpoint)
+        if child is None:
+            child = self._received[endpoint] = self.events_received.labels(endpoint)
+        child.inc(count)
+
+    def rejected(self, reason: str, count: int = 1) -> None:
+        child = self._rejected.get(reason)
+        if child is None:
+            child = self._rejected[reason] = self.events_rejected.labels(reason)
+        child.inc(count)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         method = method if method in METHODS else "OTHER"
-        self.requests.inc(route=route, method=method, status=str(status))
-        self.request_seconds.observe(seconds, route=route, method=method)
+        series = self._requests.get((route, method, status))
+        if series is None:
+            series = (self.requests.labels(route, method, str(status)), self.request_seconds.labels(route, method))
+            self._requests[(route, method, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
+
+
+# How each process metric of the workers adds up into the one the page shows.
+_COMBINE: dict[str, Callable[[Iterable[float]], float]] = {"process_start_time_seconds": min, "process_max_fds": min}
+
+
+class WorkersProcessCollector(Collector):
+    """The client's process metrics (CPU seconds, memory, open files) of every worker of this server: the sum of
+    each, but the earliest start time and the lowest descriptor limit.
+
+    A worker's own ProcessCollector would show only the worker that happens to answer the scrape. The workers are
+    the children of the server parent; each is read from /proc as the client reads its own process."""
+
+    def __init__(self, parent: int) -> None:
+        self._parent = parent
+
+    def collect(self) -> Iterable[Metric]:
+        merged: dict[str, Metric] = {}
+        found: dict[str, list[float]] = {}
+        for pid in _children(self._parent):
+            for family in ProcessCollector(pid=partial(int, pid), registry=None).collect():
+                merged.setdefault(family.name, family)
+                found.setdefault(family.name, []).extend(sample.value for sample in family.samples)
+        for name, family in merged.items():
+            metric = Metric(name, f"{family.documentation} Over the server's workers.", family.type)
+            sample = family.samples[0]
+            metric.add_sample(sample.name, {}, _COMBINE.get(name, sum)(found[name]))
+            yield metric
+
+
+def _children(parent: int) -> list[int]:
+    """The pids of the parent's children: the server's workers, this one included."""
+    pids: list[int] = []
+    for task in Path(f"/proc/{parent}/task").glob("*"):
+        try:
+            pids.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return pids or [os.getpid()]
+
+
+@contextmanager
+def shared_across_workers() -> Iterator[Callable[[int], None]]:
+    """Multiprocess mode for the workers forked inside the block; yields the call for a worker that died.
+
+    The directory is PROMETHEUS_MULTIPROC_DIR when the operator gives one (emptied first: files of an earlier run
+    would add to this one's counts), else a new temporary one; it is emptied (or removed) at the end. The client
+    chooses its value store when it is imported, from the environment; the server learns that it has workers only
+    after, so the choice is made again here, in the parent, before any metric exists and before the fork (the
+    children inherit both the variable and the choice)."""
+    given = os.environ.get(MULTIPROC_DIR)
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="lineage-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    _empty(path)
+    os.environ[MULTIPROC_DIR] = str(path)
+    global _parent
+    before = values.ValueClass, _parent
+    values.ValueClass, _parent = values.get_value_class(), os.getpid()
+    try:
+        yield lambda pid: multiprocess.mark_process_dead(pid, str(path))
+    finally:
+        values.ValueClass, _parent = before
+        if given:
+            _empty(path)
+        else:
+            del os.environ[MULTIPROC_DIR]
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _empty(path: Path) -> None:
+    for file in path.glob("*.db"):
+        file.unlink(missing_ok=True)
 
 
 def route_label(request: web.Request) -> str:
@@ -315,12 +266,3 @@ def metrics_middleware(metrics: ServerMetrics) -> Middleware:
             metrics.observe_request(route_label(request), request.method, status, time.perf_counter() - start)
 
     return middleware
-
-
-def metrics_handler(metrics: ServerMetrics) -> Handler:
-    """The GET /metrics handler for these metrics."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.Response(body=metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE})
-
-    return handler

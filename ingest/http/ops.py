@@ -64,4 +64,7 @@ async def _store_check(request: web.Request) -> dict[str, Any]:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[METRICS].render().encode("utf-8"), headers={"Content-Type": CONTENT_TYPE})
+    """Prometheus text; with `--workers N`, every worker's metrics added up, whichever worker answers."""
+    metrics = request.app[METRICS]
+    metrics.queue_depth.set(request.app[BATCHER].depth)  # this worker's exactly; the others' as last sampled
+    return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})

@@ -89,7 +89,7 @@ async def _submit(request: web.Request, accepted: Sequence[Accepted]) -> list[Wr
         return await request.app[BATCHER].submit([a.rows for a in accepted])
     except (QueueFull, Stopped, StoreError) as exc:
         failure = _write_failure(exc)
-        request.app[METRICS].events_rejected.inc(len(accepted), reason=failure.error.code)
+        request.app[METRICS].rejected(failure.error.code, len(accepted))
         return failure
 
 
@@ -101,13 +101,13 @@ async def post_event(request: web.Request) -> web.Response:
     """One event. 201 stored, 200 duplicate (a retry of a stored event), 4xx bad input, 503 try later."""
     metrics = request.app[METRICS]
     value, body = await read_json(request, request.app[BODY_LIMITS])
-    metrics.events_received.inc(endpoint=SINGLE)
+    metrics.received(SINGLE)
     if isinstance(value, list):
-        metrics.events_rejected.inc(reason=WrongShape.code)
+        metrics.rejected(WrongShape.code)
         raise WrongShape("the body is a JSON array: send one event here, or the array to /api/v1/lineage/batch")
     result = prepare(value, body.decode("utf-8"), strict=request.app[SETTINGS].strict, received_at=utc_now())
     if not isinstance(result, Accepted):
-        metrics.events_rejected.inc(reason=InvalidEvent.code)
+        metrics.rejected(InvalidEvent.code)
         raise InvalidEvent(f"the event is not valid: {result.errors[0]}", [(p.path, p.message) for p in result.errors])
     outcome = await _submit(request, [result])
     if isinstance(outcome, _Failure):
@@ -132,15 +132,15 @@ async def post_batch(request: web.Request) -> web.Response:
     settings, metrics = request.app[SETTINGS], request.app[METRICS]
     value, _ = await read_json(request, request.app[BODY_LIMITS])
     if not isinstance(value, list):
-        metrics.events_rejected.inc(reason=WrongShape.code)
+        metrics.rejected(WrongShape.code)
         raise WrongShape("the batch endpoint takes a JSON array of events; send a single event to /api/v1/lineage")
     if len(value) > settings.http.max_batch_events:
-        metrics.events_rejected.inc(len(value), reason=TooManyEvents.code)
+        metrics.rejected(TooManyEvents.code, len(value))
         raise TooManyEvents(
             f"the batch holds {len(value)} events; the limit is {settings.http.max_batch_events} "
             "(LINEAGE_MAX_BATCH_EVENTS)"
         )
-    metrics.events_received.inc(len(value), endpoint=BATCH)
+    metrics.received(BATCH, len(value))
     batch = _Batch(len(value))
     accepted: list[tuple[int, Accepted]] = []
     received_at = utc_now()
@@ -150,7 +150,7 @@ async def post_batch(request: web.Request) -> web.Response:
         if isinstance(result, Accepted):
             accepted.append((index, result))
         else:
-            metrics.events_rejected.inc(reason=InvalidEvent.code)
+            metrics.rejected(InvalidEvent.code)
             batch.fail(index, "; ".join(str(p) for p in result.errors), retriable=False)
     if accepted:
         outcome = await _submit(request, [a for _, a in accepted])

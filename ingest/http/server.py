@@ -221,8 +221,16 @@ PARENT_POLL = 1.0  # seconds between a worker's looks at its parent's pid
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def run_workers(make_app: Callable[[], web.Application], host: str, port: int, workers: int) -> int:
+def run_workers(
+    make_app: Callable[[], web.Application],
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    child_exit: Callable[[int], None] = lambda pid: None,
+) -> int:
     """Fork `workers` processes that each serve on host:port; restart one that dies; stop all on a signal.
+    `child_exit(pid)` is called for each worker that ended (the metrics' bookkeeping of the dead).
 
     The address is tried here first, without SO_REUSEPORT: a busy port or an unresolvable host is one
     StartupError before any worker exists. A worker that cannot start (EXIT_STARTUP) stops them all, with exit
@@ -232,7 +240,7 @@ def run_workers(make_app: Callable[[], web.Application], host: str, port: int, w
     """
     for sock in bind(host, port, reuse_port=False):
         sock.close()
-    master = _Master(make_app, host, port)
+    master = _Master(make_app, host, port, child_exit)
     signal.signal(signal.SIGTERM, master.stop)
     signal.signal(signal.SIGINT, master.stop)
     for number in range(workers):
@@ -244,8 +252,10 @@ def run_workers(make_app: Callable[[], web.Application], host: str, port: int, w
 class _Master:
     """The parent of the workers: who runs, whether it is stopping, and how the workers ended."""
 
-    def __init__(self, make_app: Callable[[], web.Application], host: str, port: int) -> None:
-        self.make_app, self.host, self.port = make_app, host, port
+    def __init__(
+        self, make_app: Callable[[], web.Application], host: str, port: int, child_exit: Callable[[int], None]
+    ) -> None:
+        self.make_app, self.host, self.port, self.child_exit = make_app, host, port, child_exit
         self.pid = os.getpid()
         self.children: dict[int, int] = {}  # pid -> worker number
         self.stopping = self.failed = self.startup_failed = False
@@ -271,6 +281,7 @@ class _Master:
             except InterruptedError:  # a signal arrived; the handler already forwarded it
                 continue
             if pid in self.children:
+                self.child_exit(pid)
                 self._ended(pid, self.children.pop(pid), os.waitstatus_to_exitcode(status))
         sys.stdout.flush()
         return 2 if self.startup_failed else 1 if self.failed else 0

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from schemas.rows import EventRows
 from schemas.store import Store, StoreError, StoreUnavailable, WriteOutcome
@@ -37,6 +38,7 @@ class PoisonEvent(StoreError):
 
 
 AfterCommit = Callable[[Sequence[EventRows]], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -117,6 +119,11 @@ class Batcher:
         self._queue.put_nowait(_Pending(events, future))
         # A client that hangs up cancels this wait, not the write: the events are queued and get written.
         return await future
+
+    async def run_in_writer(self, work: Callable[[], T]) -> T:
+        """Run `work` on the writer's thread, between two batches: it never overlaps a write, and a batch waits for
+        it at most as long as it runs (the retention task sends one purge step at a time)."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work)
 
     async def stop(self, *, within: float) -> None:
         """Take no new work, write everything queued, let the last after-commit call finish, then stop the

@@ -142,6 +142,12 @@ class PostgresStore(SqlStore[Connection]):
         with conn.cursor() as cursor:
             cursor.executemany(pyformat(UPSERTS[write.table.name]), ordered)
 
+    def _query(self, conn: Connection, sql: str, params: Params) -> list[Row]:
+        return [tuple(row) for row in conn.execute(pyformat(sql), params)]
+
+    def _execute(self, conn: Connection, sql: str, params: Params) -> int:
+        return conn.execute(pyformat(sql), params).rowcount
+
     # --- reads --------------------------------------------------------------------------------------------
 
     def _rows(self, sql: str, params: Params) -> list[Row]:

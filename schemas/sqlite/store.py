@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from schemas import migrations
 from schemas.dsn import Dialect
@@ -152,6 +152,12 @@ class SqliteStore(SqliteReads, SqlStore[sqlite3.Connection]):
 
     def _write_rows(self, conn: sqlite3.Connection, write: Write, rows: list[Params]) -> None:
         conn.executemany(UPSERTS[write.table.name], rows)
+
+    def _query(self, conn: sqlite3.Connection, sql: str, params: Params) -> list[tuple[Any, ...]]:
+        return conn.execute(sql, params).fetchall()
+
+    def _execute(self, conn: sqlite3.Connection, sql: str, params: Params) -> int:
+        return conn.execute(sql, params).rowcount
 
     def schema_status(self) -> SchemaStatus:
         with self._lock:

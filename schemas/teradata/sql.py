@@ -239,6 +239,12 @@ def read_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tupl
     """A schemas.sql.reads statement for Teradata: `:name` parameters become `?` (values in order of appearance),
     OL_* tables are qualified with the database, and the request reads under an ACCESS lock, so that a lineage
     query never waits for (nor blocks) the writer; it may see a batch that is being written."""
+    text, values = bind_sql(sql, params, database)
+    return "LOCKING ROW FOR ACCESS " + text, values
+
+
+def bind_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tuple[Any, ...]]:
+    """A `:name` statement (schemas.sql.reads, schemas.sql.purge) with `?` markers and qualified OL_* tables."""
     values: list[Any] = []
     names = {table.name for table in TABLES}
 
@@ -251,4 +257,4 @@ def read_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tupl
             return ddl.qualified(TABLE_BY_NAME[table], Dialect.TERADATA, database)
         return match[0]
 
-    return "LOCKING ROW FOR ACCESS " + _READ_TOKENS.sub(replace, sql), tuple(values)
+    return _READ_TOKENS.sub(replace, sql), tuple(values)

@@ -71,6 +71,8 @@ class Cursor(Protocol):
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
     def fetchone(self) -> Sequence[Any] | None: ...
     def close(self) -> None: ...
+    @property
+    def rowcount(self) -> int: ...
 
 
 class Connection(Protocol):
@@ -284,6 +286,19 @@ class TeradataStore(SqlStore[Connection]):
         for wave in teradata_sql.waves(rows, write.key):
             for statement in table_write.statements:
                 executemany(conn, statement.sql, teradata_sql.bind(statement, wave, table_write.fit))
+
+    def _query(self, conn: Connection, sql: str, params: Params) -> list[tuple[Any, ...]]:
+        text, values = teradata_sql.bind_sql(sql, params, self.database)
+        return [tuple(row) for row in query(conn, text, values)]
+
+    def _execute(self, conn: Connection, sql: str, params: Params) -> int:
+        text, values = teradata_sql.bind_sql(sql, params, self.database)
+        cursor = conn.cursor()
+        try:
+            cursor.execute(text, values)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
 
     def _retrying(self, doing: str, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction, committed; transient failures are retried with backoff (schemas.retry),

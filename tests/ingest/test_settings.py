@@ -44,7 +44,7 @@ def test_each_default_is_its_fields_default() -> None:
 def test_a_variable_sets_its_field_in_its_group() -> None:
     s = settings({"LINEAGE_MAX_NODES": "7", "REDIS_ADDR": "", "LINEAGE_BATCH_MAX_EVENTS": "9"})
     assert (s.query.max_nodes, s.cache.addr, s.http.batch_max_events) == (7, "", 9)
-    assert {var.group for var in VARIABLES} == {"store", "http", "query", "cache", None}
+    assert {var.group for var in VARIABLES} == {"store", "http", "query", "cache", "retention", None}
 
 
 def test_primary_name_wins_over_legacy_alias() -> None:

@@ -1,10 +1,12 @@
-"""Metrics render in the Prometheus text format 0.0.4; the middleware records every request on a real app."""
+"""Metrics render in the Prometheus text format 0.0.4 with the names the server always had, the middleware records
+every request on a real app, and the multiprocess set-up of `--workers N` makes and cleans its directory."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
-import pytest
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pytest_aiohttp import AiohttpClient
@@ -12,14 +14,31 @@ from pytest_aiohttp import AiohttpClient
 from ingest.http.errors import InvalidJson, error_middleware
 from ingest.http.metrics import (
     CONTENT_TYPE,
-    Counter,
-    Gauge,
-    Histogram,
-    Registry,
+    MULTIPROC_DIR,
     ServerMetrics,
-    metrics_handler,
     metrics_middleware,
+    multiprocess_mode,
+    shared_across_workers,
 )
+
+NAMES = {
+    "lineage_events_received_total",
+    "lineage_events_accepted_total",
+    "lineage_events_duplicate_total",
+    "lineage_events_rejected_total",
+    "lineage_batch_size_events",
+    "lineage_commit_duration_seconds",
+    "lineage_queue_depth",
+    "lineage_queue_capacity",
+    "lineage_http_requests_total",
+    "lineage_http_request_duration_seconds",
+}
+PROCESS = {
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_open_fds",
+    "process_start_time_seconds",
+}
 
 # The text format's lines, from the exposition format's grammar.
 HELP = re.compile(r"# HELP (?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*) (?P<text>.*)")
@@ -35,15 +54,21 @@ def unescape(value: str) -> str:
 def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of a rendered page, checking each line against the grammar on the way."""
     assert text.endswith("\n")
+    # A histogram's samples carry its name plus _bucket, _sum or _count; each follows its HELP and TYPE.
+    declared: set[str] = set()
     samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
     for line in text.splitlines():
         if line.startswith("# HELP"):
             assert HELP.fullmatch(line), line
         elif line.startswith("# TYPE"):
-            assert TYPE.fullmatch(line), line
+            match = TYPE.fullmatch(line)
+            assert match, line
+            declared.add(match["name"])
         else:
             match = SAMPLE.fullmatch(line)
             assert match, line
+            name = match["name"]
+            assert {name, *(name.removesuffix(end) for end in ("_bucket", "_sum", "_count"))} & declared, line
             raw = match["labels"] or ""
             labels = [(m["name"], unescape(m["value"])) for m in LABEL.finditer(raw)]
             assert ",".join(m.group(0) for m in LABEL.finditer(raw)) == raw, line
@@ -55,160 +80,77 @@ def key(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
     return name, frozenset(labels.items())
 
 
-def test_counter_renders_help_type_and_samples_exactly() -> None:
-    registry = Registry()
-    plain = registry.register(Counter("jobs_total", "Jobs run.\nSecond line \\ here."))
-    labelled = registry.register(Counter("errors_total", "Errors.", ["reason"]))
-    plain.inc()
-    plain.inc(2)
-    labelled.inc(reason="A")
-    labelled.inc(3, reason="B")
-    labelled.inc(reason="A")
-    assert registry.render() == (
-        "# HELP jobs_total Jobs run.\\nSecond line \\\\ here.\n"
-        "# TYPE jobs_total counter\n"
-        "jobs_total 3\n"
-        "# HELP errors_total Errors.\n"
-        "# TYPE errors_total counter\n"
-        'errors_total{reason="A"} 2\n'
-        'errors_total{reason="B"} 3\n'
-    )
-    assert labelled.value(reason="B") == 3
+def types(text: str) -> dict[str, str]:
+    return {line.split()[2]: line.split()[3] for line in text.splitlines() if line.startswith("# TYPE")}
 
 
-def test_an_unused_unlabelled_counter_shows_zero_and_an_empty_registry_nothing() -> None:
-    registry = Registry()
-    assert registry.render() == ""
-    registry.register(Counter("x_total", "X."))
-    registry.register(Counter("y_total", "Y.", ["kind"]))
-    assert (
-        registry.render()
-        == "# HELP x_total X.\n# TYPE x_total counter\nx_total 0\n# HELP y_total Y.\n# TYPE y_total counter\n"
-    )
-
-
-def test_label_values_are_escaped() -> None:
-    registry = Registry()
-    counter = registry.register(Counter("odd_total", "Odd labels.", ["value"]))
-    nasty = 'back\\slash "quoted"\nnewline'
-    counter.inc(value=nasty)
-    text = registry.render()
-    assert 'odd_total{value="back\\\\slash \\"quoted\\"\\nnewline"} 1\n' in text
-    assert parse(text)[key("odd_total", value=nasty)] == 1
-
-
-def test_labels_must_match_the_declaration() -> None:
-    counter = Counter("c_total", "C.", ["a", "b"])
-    with pytest.raises(ValueError, match="takes labels"):
-        counter.inc(a="1")
-    with pytest.raises(ValueError, match="takes labels"):
-        counter.inc(a="1", c="2")
-    with pytest.raises(ValueError, match="cannot decrease"):
-        counter.inc(-1, a="1", b="2")
-    with pytest.raises(ValueError, match="invalid metric name"):
-        Counter("1bad", "Bad.")
-    with pytest.raises(ValueError, match="reserved"):
-        Histogram("h", "H.", [1], ["le"])
-    with pytest.raises(ValueError, match="increasing"):
-        Histogram("h", "H.", [2, 1])
-    registry = Registry()
-    registry.register(Counter("dup_total", "D."))
-    with pytest.raises(ValueError, match="already registered"):
-        registry.register(Gauge("dup_total", "D."))
-
-
-def test_gauge_set_and_callback() -> None:
-    registry = Registry()
-    temperature = registry.register(Gauge("temperature", "Degrees.", ["room"]))
-    temperature.set(21.5, room="a")
-    temperature.set(19, room="a")
-    depth = [0]
-    queue = registry.register(Gauge.callback("queue_depth", "Queued.", lambda: depth[0]))
-    depth[0] = 7
-    samples = parse(registry.render())
-    assert samples[key("temperature", room="a")] == 19
-    assert samples[key("queue_depth")] == 7
-    depth[0] = 3
-    assert parse(registry.render())[key("queue_depth")] == 3
-    assert queue.value() == 3
-    with pytest.raises(ValueError, match="unlabelled"):
-        temperature.set_function(lambda: 1)
-
-
-def test_a_failing_gauge_callback_drops_only_its_sample(caplog: pytest.LogCaptureFixture) -> None:
-    registry = Registry()
-    registry.register(Gauge.callback("broken", "Broken.", lambda: 1 / 0))
-    registry.register(Counter("fine_total", "Fine."))
-    text = registry.render()
-    assert "fine_total 0\n" in text and "\nbroken " not in text
-    assert "broken could not be read" in caplog.text
-
-
-def test_histogram_buckets_are_cumulative_and_inf_equals_count() -> None:
-    registry = Registry()
-    histogram = registry.register(Histogram("latency_seconds", "Latency.", [0.1, 1, 5], ["route"]))
-    values = (0.05, 0.1, 0.5, 1, 3, 7, 100)
-    for value in values:
-        histogram.observe(value, route="/a")
-    histogram.observe(0.2, route="/b")
-    text = registry.render()
-    assert text.splitlines()[:8] == [
-        "# HELP latency_seconds Latency.",
-        "# TYPE latency_seconds histogram",
-        'latency_seconds_bucket{route="/a",le="0.1"} 2',  # a value equal to a bound falls in that bucket
-        'latency_seconds_bucket{route="/a",le="1.0"} 4',
-        'latency_seconds_bucket{route="/a",le="5.0"} 5',
-        'latency_seconds_bucket{route="/a",le="+Inf"} 7',
-        f'latency_seconds_sum{{route="/a"}} {sum(values)!r}',
-        'latency_seconds_count{route="/a"} 7',
-    ]
-    samples = parse(text)
-    assert samples[key("latency_seconds_bucket", route="/b", le="0.1")] == 0
-    assert samples[key("latency_seconds_bucket", route="/b", le="1.0")] == 1
-    assert (
-        samples[key("latency_seconds_bucket", route="/b", le="+Inf")]
-        == samples[key("latency_seconds_count", route="/b")]
-    )
-    assert histogram.count(route="/a") == 7
-
-
-def test_an_unlabelled_histogram_renders_before_any_observation() -> None:
-    registry = Registry()
-    registry.register(Histogram("size", "Size.", [1, 10]))
-    assert registry.render().splitlines()[2:] == [
-        'size_bucket{le="1.0"} 0',
-        'size_bucket{le="10.0"} 0',
-        'size_bucket{le="+Inf"} 0',
-        "size_sum 0",
-        "size_count 0",
-    ]
-
-
-def test_server_metrics_declare_every_name_with_the_lineage_prefix() -> None:
+def test_server_metrics_keep_their_names_and_add_the_process_collectors() -> None:
     metrics = ServerMetrics()
-    metrics.events_received.inc(2, endpoint="/api/v1/lineage/batch")
+    metrics.events_received.labels("/api/v1/lineage/batch").inc(2)
     metrics.events_accepted.inc()
     metrics.events_duplicate.inc()
-    metrics.events_rejected.inc(reason="INVALID_EVENT")
+    metrics.events_rejected.labels("INVALID_EVENT").inc()
     metrics.batch_size.observe(2)
     metrics.commit_seconds.observe(0.004)
-    metrics.queue_depth.set_function(lambda: 5)
-    names = {line.split()[2] for line in metrics.render().splitlines() if line.startswith("# TYPE")}
-    assert names == {
-        "lineage_events_received_total",
-        "lineage_events_accepted_total",
-        "lineage_events_duplicate_total",
-        "lineage_events_rejected_total",
-        "lineage_batch_size_events",
-        "lineage_commit_duration_seconds",
-        "lineage_queue_depth",
-        "lineage_http_requests_total",
-        "lineage_http_request_duration_seconds",
-    }
-    samples = parse(metrics.render())
+    metrics.queue_depth.set(5)
+    text = metrics.render().decode()
+    kinds = types(text)
+    assert NAMES | PROCESS | {"python_info"} <= set(kinds)
+    assert {kinds[name] for name in NAMES if name.endswith("_total")} == {"counter"}
+    assert kinds["lineage_batch_size_events"] == kinds["lineage_commit_duration_seconds"] == "histogram"
+    assert kinds["lineage_queue_depth"] == "gauge"
+    assert not any(name.endswith("_created") for name in kinds), "no _created series: one shape in both modes"
+    samples = parse(text)
+    assert samples[key("lineage_events_received_total", endpoint="/api/v1/lineage/batch")] == 2
+    assert samples[key("lineage_events_accepted_total")] == 1
     assert samples[key("lineage_events_rejected_total", reason="INVALID_EVENT")] == 1
     assert samples[key("lineage_batch_size_events_bucket", le="2.0")] == 1
+    assert samples[key("lineage_batch_size_events_bucket", le="+Inf")] == 1
     assert samples[key("lineage_queue_depth")] == 5
+    assert samples[key("process_cpu_seconds_total")] > 0
+
+
+def test_two_servers_in_one_process_count_apart() -> None:
+    first, second = ServerMetrics(), ServerMetrics()
+    first.events_accepted.inc(3)
+    assert parse(first.render().decode())[key("lineage_events_accepted_total")] == 3
+    assert parse(second.render().decode())[key("lineage_events_accepted_total")] == 0
+
+
+def test_shared_across_workers_makes_a_directory_and_removes_it() -> None:
+    assert not multiprocess_mode()
+    with shared_across_workers() as child_exit:
+        path = Path(os.environ[MULTIPROC_DIR])
+        assert path.is_dir() and multiprocess_mode()
+        metrics = ServerMetrics()
+        metrics.events_accepted.inc(4)
+        metrics.queue_depth.set(2)
+        samples = parse(metrics.render().decode())
+        assert samples[key("lineage_events_accepted_total")] == 4  # read back from this process's file
+        assert samples[key("lineage_queue_depth")] == 2
+        assert samples[key("process_resident_memory_bytes")] > 0  # this process, as the sole "worker"
+        child_exit(os.getpid())  # a dead worker: its live gauge goes, its counts stay
+        samples = parse(metrics.render().decode())
+        assert samples[key("lineage_events_accepted_total")] == 4
+        assert key("lineage_queue_depth") not in samples
+    assert not path.exists()
+    assert not multiprocess_mode()
+
+
+def test_a_given_directory_is_emptied_before_and_after(tmp_path: Path) -> None:
+    given = tmp_path / "prometheus"
+    given.mkdir()
+    (given / "counter_1.db").write_bytes(b"left by an earlier run")
+    os.environ[MULTIPROC_DIR] = str(given)
+    try:
+        with shared_across_workers():
+            assert not (given / "counter_1.db").exists()
+            ServerMetrics().events_accepted.inc()
+            assert list(given.glob("counter_*.db"))
+        assert given.is_dir() and not list(given.iterdir())
+        assert os.environ[MULTIPROC_DIR] == str(given)
+    finally:
+        del os.environ[MULTIPROC_DIR]
 
 
 async def ok(request: web.Request) -> web.Response:
@@ -228,12 +170,15 @@ async def gone(request: web.Request) -> web.Response:
 
 
 def metered_app(metrics: ServerMetrics, *middlewares: Middleware) -> web.Application:
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
     app = web.Application(middlewares=middlewares)
     app.router.add_get("/items/{id}", ok)
     app.router.add_post("/bad", bad)
     app.router.add_get("/crash", crash)
     app.router.add_get("/moved", gone)
-    app.router.add_get("/metrics", metrics_handler(metrics))
+    app.router.add_get("/metrics", page)
     return app
 
 
@@ -274,7 +219,8 @@ async def test_middleware_records_exceptions_that_pass_through_it(aiohttp_client
     assert (await client.post("/bad")).status == 400
     assert (await client.get("/crash")).status == 500
     assert (await client.get("/nowhere")).status == 404
-    requests = metrics.requests
-    assert requests.value(route="/bad", method="POST", status="400") == 1
-    assert requests.value(route="/crash", method="GET", status="500") == 1
-    assert requests.value(route="unmatched", method="GET", status="404") == 1
+    samples = parse(metrics.render().decode())
+    requests = "lineage_http_requests_total"
+    assert samples[key(requests, route="/bad", method="POST", status="400")] == 1
+    assert samples[key(requests, route="/crash", method="GET", status="500")] == 1
+    assert samples[key(requests, route="unmatched", method="GET", status="404")] == 1

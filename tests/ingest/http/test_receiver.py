@@ -181,7 +181,7 @@ async def test_ready_and_metrics(make_client: MakeClient) -> None:
     }
     await client.post("/api/v1/lineage", data=(EVENTS_DIR / SPARK).read_bytes())
     text = await (await client.get("/metrics")).text()
-    assert 'lineage_events_received_total{endpoint="/api/v1/lineage"} 1' in text
-    assert "lineage_events_accepted_total 1" in text
-    assert "lineage_batch_size_events_count 1" in text
-    assert 'lineage_http_requests_total{route="/api/v1/lineage",method="POST",status="201"} 1' in text
+    assert 'lineage_events_received_total{endpoint="/api/v1/lineage"} 1.0' in text
+    assert "lineage_events_accepted_total 1.0" in text
+    assert "lineage_batch_size_events_count 1.0" in text
+    assert 'lineage_http_requests_total{method="POST",route="/api/v1/lineage",status="201"} 1.0' in text

@@ -121,6 +121,7 @@ class RecordingCursor:
     def __init__(self, connection: RecordingConnection) -> None:
         self.connection = connection
         self._rows: list[Row] = []
+        self.rowcount = -1  # as DB-API before a statement; then the rows the script answered
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> RecordingCursor:
         self._run(sql, [tuple(params or ())], many=False)
@@ -142,6 +143,7 @@ class RecordingCursor:
         if failure is not None:
             raise failure
         self._rows = script.answer(call)
+        self.rowcount = len(self._rows)
         script.after(call)
 
     def fetchall(self) -> list[Row]:
