@@ -8,7 +8,9 @@ Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlStore and implement
   error (Teradata: retried when transient);
 - `_stored_event_ids(connection, ids)`: which of the ids OL_EVENT holds, seen inside that transaction;
 - `_write_rows(connection, write, rows)`: send one table's rows (schemas.sql.upserts.WRITES) in batch order, as
-  the backend renders that table's merge rules.
+  the backend renders that table's merge rules;
+- `_execute(connection, sql, params)`: run one statement of schemas.sql.marks (`:name` parameters) inside that
+  transaction and return its rows (none for a write).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from schemas.dsn import Dialect
 from schemas.rows import EventRows, make_key
-from schemas.sql import reads
+from schemas.sql import marks, reads
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
 from schemas.sql.upserts import WRITES
@@ -37,12 +39,15 @@ from schemas.store import (
     NamespaceInfo,
     Page,
     Paged,
+    PendingItem,
     RunInfo,
     SearchHit,
     SearchKind,
+    SourceMark,
     TimeWindow,
     WriteOutcome,
 )
+from schemas.times import utc_now
 
 T = TypeVar("T")
 Conn = TypeVar("Conn")
@@ -200,6 +205,51 @@ class SqlStore(SqlReads, Generic[Conn]):
 
     def _write_rows(self, conn: Conn, write: Write, rows: list[Params]) -> None:
         raise NotImplementedError
+
+    def _execute(self, conn: Conn, sql: str, params: Params) -> list[Row]:
+        raise NotImplementedError
+
+    # --- population progress --------------------------------------------------------------------------------
+
+    def source_mark(self, source: str) -> SourceMark:
+        key = {"source_id": make_key(source)}
+        found = self._rows(marks.MARK, key)
+        pending = sorted(PendingItem(*row) for row in self._rows(marks.PENDING, key))
+        return SourceMark(found[0][0] if found else None, tuple(pending))
+
+    def advance_mark(
+        self, source: str, mark: str | None, *, pending: Sequence[PendingItem] = (), finished: Sequence[str] = ()
+    ) -> None:
+        key = make_key(source)
+
+        def advance(conn: Conn) -> None:
+            now = utc_now()
+            stored = self._execute(conn, marks.MARK, {"source_id": key})
+            if mark is not None and not stored:
+                self._execute(conn, marks.INSERT_MARK, {"source_id": key, "source": source, "mark_time": mark,
+                                                        "updated_at": now})  # fmt: skip
+            elif mark is not None and (stored[0][0] is None or mark > reads.read_value(stored[0][0])):
+                self._execute(conn, marks.UPDATE_MARK, {"source_id": key, "mark_time": mark, "updated_at": now})
+            known = {str(row[0]) for row in self._execute(conn, marks.PENDING_IDS, {"source_id": key})}
+            for item_id in dict.fromkeys(finished):
+                if item_id in known:
+                    self._execute(conn, marks.DELETE_PENDING, {"source_id": key, "item_id": item_id})
+            for item in {item.item_id: item for item in pending}.values():
+                if item.item_id not in known:
+                    params = {"source_id": key, "item_id": item.item_id, "item_time": item.item_time,
+                              "payload": item.payload, "first_seen_at": now}  # fmt: skip
+                    self._execute(conn, marks.INSERT_PENDING, params)
+
+        self._in_write_transaction(advance)
+
+    def reset_mark(self, source: str) -> None:
+        key = {"source_id": make_key(source)}
+
+        def reset(conn: Conn) -> None:
+            self._execute(conn, marks.RESET_PENDING, key)
+            self._execute(conn, marks.RESET_MARK, key)
+
+        self._in_write_transaction(reset)
 
     def write_batch(self, batch: Sequence[EventRows]) -> list[WriteOutcome]:
         """Write the batch in one transaction; one outcome per event, in order (see Store.write_batch)."""

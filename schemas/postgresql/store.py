@@ -142,6 +142,10 @@ class PostgresStore(SqlStore[Connection]):
         with conn.cursor() as cursor:
             cursor.executemany(pyformat(UPSERTS[write.table.name]), ordered)
 
+    def _execute(self, conn: Connection, sql: str, params: Params) -> list[Row]:
+        cursor = conn.execute(pyformat(sql), params)
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
     # --- reads --------------------------------------------------------------------------------------------
 
     def _rows(self, sql: str, params: Params) -> list[Row]:

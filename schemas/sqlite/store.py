@@ -153,6 +153,9 @@ class SqliteStore(SqliteReads, SqlStore[sqlite3.Connection]):
     def _write_rows(self, conn: sqlite3.Connection, write: Write, rows: list[Params]) -> None:
         conn.executemany(UPSERTS[write.table.name], rows)
 
+    def _execute(self, conn: sqlite3.Connection, sql: str, params: Params) -> list[tuple[object, ...]]:
+        return conn.execute(sql, params).fetchall()
+
     def schema_status(self) -> SchemaStatus:
         with self._lock:
             try:

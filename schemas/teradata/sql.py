@@ -27,7 +27,7 @@ from typing import Any
 
 from schemas.dsn import Dialect
 from schemas.migrations import Catalog, ColumnInfo
-from schemas.sql import ddl
+from schemas.sql import ddl, marks
 from schemas.sql.params import Params
 from schemas.sql.rules import KEY, Rows, Write, aliases, assignment, insert_value, row_guard
 from schemas.sql.upserts import WRITES
@@ -232,13 +232,21 @@ def _same(value: Any) -> Any:
 # --- reads ------------------------------------------------------------------------------------------------
 
 _READ_TOKENS = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_]\w*)|(?<![.\w])(OL_[A-Z_]+)\b")
-TIMESTAMP_PARAMS = frozenset({"after", "before"})  # compared with TIMESTAMP columns: bound as timestamps
+# Compared with or assigned to TIMESTAMP columns: bound as timestamps.
+TIMESTAMP_PARAMS = frozenset({"after", "before"}) | marks.TIME_PARAMS
 
 
 def read_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tuple[Any, ...]]:
     """A schemas.sql.reads statement for Teradata: `:name` parameters become `?` (values in order of appearance),
     OL_* tables are qualified with the database, and the request reads under an ACCESS lock, so that a lineage
     query never waits for (nor blocks) the writer; it may see a batch that is being written."""
+    text, values = statement_sql(sql, params, database)
+    return "LOCKING ROW FOR ACCESS " + text, values
+
+
+def statement_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tuple[Any, ...]]:
+    """A shared `:name` statement (schemas.sql.reads, schemas.sql.marks) as Teradata takes it: `?` markers with the
+    values in order of appearance (time parameters cast to TIMESTAMP(6)), OL_* tables qualified with the database."""
     values: list[Any] = []
     names = {table.name for table in TABLES}
 
@@ -251,4 +259,4 @@ def read_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tupl
             return ddl.qualified(TABLE_BY_NAME[table], Dialect.TERADATA, database)
         return match[0]
 
-    return "LOCKING ROW FOR ACCESS " + _READ_TOKENS.sub(replace, sql), tuple(values)
+    return _READ_TOKENS.sub(replace, sql), tuple(values)

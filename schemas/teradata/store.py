@@ -285,6 +285,13 @@ class TeradataStore(SqlStore[Connection]):
             for statement in table_write.statements:
                 executemany(conn, statement.sql, teradata_sql.bind(statement, wave, table_write.fit))
 
+    def _execute(self, conn: Connection, sql: str, params: Params) -> list[tuple[Any, ...]]:
+        text, values = teradata_sql.statement_sql(sql, params, self.database)
+        if text.startswith("SELECT "):
+            return [tuple(row) for row in query(conn, text, values)]
+        execute(conn, text, values)
+        return []
+
     def _retrying(self, doing: str, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction, committed; transient failures are retried with backoff (schemas.retry),
         then 503."""
