@@ -214,7 +214,7 @@ class SqlStore(SqlReads, Generic[Conn]):
     def source_mark(self, source: str) -> SourceMark:
         key = {"source_id": make_key(source)}
         found = self._rows(marks.MARK, key)
-        pending = sorted(PendingItem(*row) for row in self._rows(marks.PENDING, key))
+        pending = sorted((PendingItem(*row) for row in self._rows(marks.PENDING, key)), key=lambda p: p.item_id)
         return SourceMark(found[0][0] if found else None, tuple(pending))
 
     def advance_mark(
