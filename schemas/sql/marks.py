@@ -14,7 +14,9 @@ INSERT_MARK = (
     "INSERT INTO OL_POPULATE_MARK (source_id, source, mark_time, updated_at) "
     "VALUES (:source_id, :source, :mark_time, :updated_at)"
 )
-UPDATE_MARK = "UPDATE OL_POPULATE_MARK SET mark_time = :mark_time, updated_at = :updated_at WHERE source_id = :source_id"
+UPDATE_MARK = (
+    "UPDATE OL_POPULATE_MARK SET mark_time = :mark_time, updated_at = :updated_at WHERE source_id = :source_id"
+)
 INSERT_PENDING = (
     "INSERT INTO OL_POPULATE_PENDING (source_id, item_id, item_time, payload, first_seen_at) "
     "VALUES (:source_id, :item_id, :item_time, :payload, :first_seen_at)"

@@ -159,7 +159,8 @@ def test_upgrade_of_the_seed_database(tmp_path: Path, store_at: type[SqliteStore
             assert row in stored, table
         versions = conn.execute("SELECT version_id, migration_name FROM OL_SCHEMA_VERSION ORDER BY 1").fetchall()
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert versions == [(1, None), (2, "event_ingestion"), (3, "population_watermarks")]  # the seed's row is kept as it was
+    # the seed's row is kept as it was
+    assert versions == [(1, None), (2, "event_ingestion"), (3, "population_watermarks")]
     assert set(SEED_INDEXES) <= indexes  # the seed's indexes on text stay: never dropped
 
     store_at(tmp_path / "fresh.db").create_schema()
