@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import logging
 import sys
 from collections.abc import Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from ingest.http.app import create_app
 from ingest.logs import configure_logging
 from ingest.populate.demo import populate_demo
 from ingest.populate.files import ingest_paths
+from ingest.populate.teradata.catalog import Catalog
+from ingest.populate.teradata.sql_files import SqlReport, populate_sql
 from ingest.settings import Settings, SettingsError
-from ingest.writing.batches import WriteReport
+from ingest.writing.batches import BatchWriter, WriteReport
 from schemas import open_store
 from schemas.dsn import Dialect
 from schemas.sql.ddl import render_schema
@@ -62,9 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--strict", action="store_true", help="reject standard facets that break their schema")
     ingest.set_defaults(run=_ingest)
 
-    populate = commands.add_parser("populate", help="fill the store with generated lineage")
-    populate.add_argument("source", choices=["demo"], help="demo: a medallion graph in Teradata naming")
-    populate.set_defaults(run=_populate)
+    populate = commands.add_parser("populate", help="fill the store with lineage from a source")
+    sources = populate.add_subparsers(required=True, metavar="SOURCE")
+    sources.add_parser("demo", help="a medallion graph in Teradata naming").set_defaults(run=_populate)
+    _add_populate_sql(sources)
 
     qvci = commands.add_parser("qvci-check", help="is Teradata's QVCI enabled? exit 0 yes, 1 no, 2 cannot tell")
     qvci.set_defaults(run=_qvci_check)
@@ -126,6 +130,80 @@ def _populate(settings: Settings, args: argparse.Namespace) -> int:
         store.upgrade_schema()
         report = populate_demo(store, strict=settings.strict)
     return _print_report(report, "demo: ")
+
+
+def _add_populate_sql(sources: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sql = sources.add_parser("sql", help="column lineage from Teradata SQL and BTEQ files (each file one session)")
+    sql.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    sql.add_argument("--catalog", type=Path, metavar="CATALOG.csv", help="exported DBC catalog (tdsql format)")
+    sql.add_argument("--default-database", metavar="DB", help="the session's default database at each file's start")
+    sql.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="replace ${KEY} and $KEY")
+    sql.add_argument("--namespace", metavar="teradata://host:port", help="the datasets' namespace")
+    sql.add_argument("--dry-run", action="store_true", help="build and check the events, commit nothing")
+    sql.add_argument("--output", type=Path, metavar="EVENTS.jsonl", help="also write every event, one JSON a line")
+    sql.set_defaults(run=_populate_sql)
+
+
+def _populate_sql(settings: Settings, args: argparse.Namespace) -> int:
+    variables: dict[str, str] = {}
+    for item in args.var:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            print(f"lineage: --var wants KEY=VALUE, not {item!r}", file=sys.stderr)
+            return 2
+        variables[key] = value
+    try:
+        catalog = Catalog.from_csv(args.catalog) if args.catalog else Catalog()
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        print(f"lineage: cannot read the catalog {args.catalog}: {exc}", file=sys.stderr)
+        return 2
+    namespace = args.namespace or _teradata_namespace(settings)
+    with ExitStack() as stack:
+        output = stack.enter_context(args.output.open("wb")) if args.output else None
+        writer = None
+        if not args.dry_run:
+            store = stack.enter_context(closing(_open(settings)))
+            store.upgrade_schema()
+            writer = BatchWriter(store, strict=settings.strict)
+        report = populate_sql(
+            args.files,
+            catalog=catalog,
+            namespace=namespace,
+            writer=writer,
+            strict=settings.strict,
+            default_database=args.default_database,
+            variables=variables,
+            output=output,
+        )
+    return _print_sql_report(report, dry_run=args.dry_run)
+
+
+def _teradata_namespace(settings: Settings) -> str:
+    dsn = settings.store.dsn
+    if dsn.dialect is Dialect.TERADATA:
+        return f"teradata://{dsn.host}:{dsn.port}"
+    return "teradata://localhost:1025"
+
+
+def _print_sql_report(report: SqlReport, *, dry_run: bool) -> int:
+    """Failed statements (where to find them), the extractor's counts, then what the store made of the events."""
+    for path, reason in report.unreadable:
+        print(f"{path}: cannot read: {reason}")
+    for failure in report.failures:
+        print(f"{failure.run_key}:{failure.line}: statement {failure.index + 1} {failure.reason}: {failure.detail}")
+    for line in report.counts.lines():
+        print(line)
+    if dry_run:
+        write = report.write
+        for origin, reason in write.rejected:
+            print(f"{origin}: rejected: {reason}")
+        print(
+            f"dry run: nothing committed; {report.counts.events - len(write.rejected)} events valid, "
+            f"{len(write.rejected)} rejected"
+        )
+        return 1 if write.rejected or report.unreadable else 0
+    code = _print_report(report.write, "sql: ")
+    return max(code, 1) if report.unreadable else code
 
 
 def _qvci_check(settings: Settings, args: argparse.Namespace) -> int:

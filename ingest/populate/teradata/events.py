@@ -5,7 +5,7 @@ TERADATA, QUERY); run facets `teradata` (the QueryID, SessionID, UserName, file 
 named) and, when the statement did not parse, `extractionError`; inputs and outputs named `DATABASE.TABLE`
 in the catalog's spelling; `columnLineage` on the output.
 
-Confidence travels on each transformation entry as the vendor key `CONFIDENCE_KEY` (a number 0..1;
+Confidence travels on each transformation entry as the vendor key `x-confidence` (a number 0..1;
 OpenLineage allows extra properties), which ingest.events.column_lineage stores as
 OL_COLUMN_LINEAGE.confidence_score. Dataset-level (`dataset`) entries carry it too, for readers of the
 events; the store keeps dataset-level edges without a score.
@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.events.column_lineage import CONFIDENCE_KEY
 from ingest.populate.teradata.classify import Direct, Indirect, confidence
 from ingest.populate.teradata.lineage import ColumnFlow, Source
 
@@ -25,7 +26,6 @@ PRODUCER = "https://github.com/lineage-server/lineage-server/tree/main/ingest/po
 SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 FACETS = "https://openlineage.io/spec/facets"
 RUN_FACET_URL = f"{PRODUCER}/events.py#/$defs/TeradataRunFacet"
-CONFIDENCE_KEY = "x-confidence"  # the edge's confidence_score (see the module docstring)
 RUN_IDS = uuid.UUID("3b2c4f8e-6a1d-5e7f-9c0b-1d2e3f4a5b6c")  # uuid5 namespace of the extractor's run ids
 
 

@@ -250,7 +250,8 @@ class Extractor:
 
     def _failed(self, piece: Piece, state: _State, reason: str, detail: str) -> list[dict[str, Any]]:
         self.counts.failed[reason] += 1
-        self.failures.append(Failure(state.request.run_key, piece.index, piece.line, reason, detail.strip()))
+        detail = _one_line(detail)
+        self.failures.append(Failure(state.request.run_key, piece.index, piece.line, reason, detail))
         target, sources = _tables_by_pattern(piece.text)
         if target is None:
             return []
@@ -594,6 +595,13 @@ def extract_script(
 
 
 # --- helpers --------------------------------------------------------------------------------------------
+
+
+def _one_line(message: str) -> str:
+    """sqlglot's error messages quote the statement over several lines with terminal underlining: keep the
+    first line, which names the problem and its position."""
+    lines = message.strip().splitlines()
+    return re.sub(r"\x1b\[[0-9;]*m", "", lines[0] if lines else "")
 
 
 def _words(text: str) -> list[str]:
