@@ -82,7 +82,8 @@ class DbqlReport:
 
 
 def run_dbql(
-    store: Store,
+    store: Store | None,
+    mark: SourceMark,
     sink: Sink,
     catalog: Catalog,
     *,
@@ -92,12 +93,11 @@ def run_dbql(
     text_rows: TextRows | None = None,
     databases: Sequence[str] = (),
     output: IO[bytes] | None = None,
-    commit: bool = True,
 ) -> tuple[DbqlReport, Extractor]:
-    """Read the window (and the pending queries), extract, write through `sink`, then (when `commit` and the
-    writer did not stop) move the mark and the pending items in the store."""
+    """Read the window (and the pending queries known by `mark`), extract, write through `sink`, then (with a
+    `store`, once the writer has committed without stopping) move the mark and the pending items in the store.
+    `store` None is a dry run."""
     source = source_name(namespace)
-    mark = store.source_mark(source)
     known = {item.item_id: LogRow.from_payload(item.payload) for item in mark.pending}
     report = DbqlReport(win)
     reader = _Reader(Extractor(catalog, namespace), sink, namespace, databases, output, report)
@@ -130,7 +130,7 @@ def run_dbql(
     report.pending_kept = len(known) - report.finished - len(report.given_up)
     write = sink.finish()
     high = win.high if win.high is not None else newest
-    if commit and write.stopped is None:
+    if store is not None and write.stopped is None:
         store.advance_mark(source, high, pending=reader.pending, finished=[*reader.finished_ids, *report.given_up])
         report.mark = store.source_mark(source).mark
     else:

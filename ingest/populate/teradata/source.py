@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from ingest.populate.teradata.statements import SET_QUERY_BAND
 from schemas.dsn import Dsn
 from schemas.retry import retrying
 from schemas.store import StoreError, StoreUnavailable
 from schemas.teradata import store as teradata
-from ingest.populate.teradata.statements import SET_QUERY_BAND
 
 logger = logging.getLogger(__name__)
 

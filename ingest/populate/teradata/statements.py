@@ -50,7 +50,7 @@ def catalog_sql(columns_view: str, databases: int) -> str:
 def help_column_sql(database: str, view: str) -> str:
     """`HELP COLUMN "db"."view".*`: a view's column types where QVCI is off. HELP takes no parameters; the names
     are DBC's own, quoted (a `"` inside doubled)."""
-    return f'HELP COLUMN {_quoted(database)}.{_quoted(view)}.*'
+    return f"HELP COLUMN {_quoted(database)}.{_quoted(view)}.*"
 
 
 def _quoted(name: str) -> str:
@@ -74,14 +74,15 @@ def dbql_sql(*, pdcr: bool) -> str:
     date, high date) first, so that only the partitions of the window are read."""
     if pdcr:
         return (
-            f"SELECT {_LOG_LIST}, s.SqlRowNo, s.SqlTextInfo FROM PDCRINFO.DBQLogTbl_Hst AS l "
+            # Built from this module's constants only; every value is a `?` parameter.
+            f"SELECT {_LOG_LIST}, s.SqlRowNo, s.SqlTextInfo FROM PDCRINFO.DBQLogTbl_Hst AS l "  # noqa: S608
             "LEFT JOIN PDCRINFO.DBQLSqlTbl_Hst AS s ON s.QueryID = l.QueryID AND s.LogDate = l.LogDate "
             "WHERE l.LogDate BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) "
             "AND l.CollectTimeStamp >= CAST(? AS TIMESTAMP(6)) AND l.CollectTimeStamp < CAST(? AS TIMESTAMP(6)) "
             f"AND {_KEEP} ORDER BY l.CollectTimeStamp, l.QueryID, s.SqlRowNo"
         )
     return (
-        f"SELECT {_LOG_LIST}, s.SqlRowNo, s.SqlTextInfo FROM DBC.QryLogV AS l "
+        f"SELECT {_LOG_LIST}, s.SqlRowNo, s.SqlTextInfo FROM DBC.QryLogV AS l "  # noqa: S608
         "LEFT JOIN DBC.QryLogSQLV AS s ON s.QueryID = l.QueryID "
         "WHERE l.CollectTimeStamp >= CAST(? AS TIMESTAMP(6)) AND l.CollectTimeStamp < CAST(? AS TIMESTAMP(6)) "
         f"AND {_KEEP} ORDER BY l.CollectTimeStamp, l.QueryID, s.SqlRowNo"
