@@ -233,7 +233,7 @@ def test_every_teradata_statement_parses(statement: str) -> None:
     if isinstance(parsed, exp.LockingStatement):  # reads: LOCKING ROW FOR ACCESS <select>
         assert statement.startswith("LOCKING ROW FOR ACCESS SELECT ") and isinstance(parsed.expression, exp.Query)
         return
-    kinds = exp.Create | exp.Alter | exp.Insert | exp.Merge | exp.Update | exp.Select | exp.Delete
+    kinds = exp.Create | exp.Alter | exp.Insert | exp.Merge | exp.Update | exp.Select | exp.Delete | exp.Set
     assert isinstance(parsed, kinds), type(parsed)
 
 

@@ -31,7 +31,7 @@ ADDITIVE = re.compile(
     rf"INSERT INTO {DATABASE}\.OL_SCHEMA_VERSION .*)",
     re.DOTALL,
 )
-READS = re.compile(r"SELECT .*", re.DOTALL)
+READS = re.compile(r"SELECT .*|SET QUERY_BAND = 'LineageServer=store;' FOR SESSION", re.DOTALL)  # and the band
 
 
 def current_script() -> Script:
@@ -278,3 +278,14 @@ def test_reads_are_qualified_bound_and_under_an_access_lock() -> None:
     assert values == ("2024-01-01 00:00:00.000000", "v")
     row = (datetime(2024, 1, 2, 3, 4, 5), Decimal("0.85"), "Y  ", "name ", None)
     assert tuple(map(reads.read_value, row)) == ("2024-01-02 03:04:05.000000", 0.85, "Y", "name ", None)
+
+
+def test_every_session_carries_the_band_that_populate_dbql_leaves_out() -> None:
+    from ingest.populate.teradata.dbql import OUR_QUERY_BAND_LIKE
+    from schemas.teradata.store import QUERY_BAND
+
+    script = current_script()
+    store_on(script).ping()
+    assert script.statements()[:2] == [QUERY_BAND, "SELECT 1"]
+    band = QUERY_BAND.split("'")[1]
+    assert re.fullmatch(OUR_QUERY_BAND_LIKE.replace("%", ".*"), band)
