@@ -222,7 +222,9 @@ class Extractor:
             return []
         if write.target.block is not None:
             volatile = state.session.volatiles.get(write.target_name.casefold())
-            if volatile is not None:
+            if volatile is not None and write.kind == "update":
+                volatile.load([(name, _with_rows(flow, write.block)) for name, flow in write.columns], Block())
+            elif volatile is not None:
                 volatile.load(write.columns, write.block)
             self.counts.into_volatile += 1
             return []
@@ -627,6 +629,14 @@ def _select(values: list[exp.Expr], items: list[exp.Expr], where: exp.Expr | Non
 def _positional(columns: list[str], block: Block) -> list[tuple[str, ColumnFlow]]:
     """Target columns matched to the query's outputs by position; extra columns on either side are not written."""
     return [(name, flow) for name, (_, flow) in zip(columns, block.columns, strict=False)]
+
+
+def _with_rows(flow: ColumnFlow, block: Block) -> ColumnFlow:
+    """An UPDATE of a volatile table: its WHERE and joins shape only the columns it sets."""
+    result = ColumnFlow(dict(flow.direct), dict(flow.indirect))
+    for (source, kind), weak in block.rows.items():
+        result.add(source, kind, weak=weak)
+    return result
 
 
 def _copied(flow: ColumnFlow) -> ColumnFlow:
