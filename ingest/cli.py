@@ -368,8 +368,8 @@ def _populate_dbql(settings: Settings, args: argparse.Namespace) -> int:
         print(f"dbql: events left out by --database {report.skipped_databases}")
     if hint is not None:
         print(f"dbql: {hint}")
-    if report.truncated_text:
-        print("dbql: " + NO_SQL_TEXT.format(count=report.truncated_text))
+    if report.pending_new and not report.queries and not report.finished:  # text for none: no WITH SQL
+        print("dbql: " + NO_SQL_TEXT.format(count=report.pending_new))
     state = "unchanged (dry run)" if args.dry_run else "now"
     print(f"dbql: watermark of {source_name} {state}: {report.mark or 'none'}")
     return _print_population_report(write, sink, "dbql: ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import subprocess
@@ -49,6 +50,7 @@ def test_documented_commands_work_as_written(doc: Path, tmp_path: Path) -> None:
     assert commands, f"{doc.name} shows no lineage command"
     write_event_file(tmp_path / "ol-events" / "events.jsonl")
     write_sql_example(tmp_path / "sql")
+    write_dbql_example(tmp_path / "dbql")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINEAGE_", "TERADATA_", "TD_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     for command in commands:
@@ -82,3 +84,23 @@ def write_sql_example(folder: Path) -> None:
     folder.mkdir()
     (folder / "load_sales.sql").write_text(SQL_EXAMPLE, encoding="utf-8")
     (folder / "catalog.csv").write_text(SQL_CATALOG, encoding="utf-8")
+
+
+def write_dbql_example(folder: Path) -> None:
+    """The DBQL export the guide's `lineage populate dbql --from-export` commands read (Population methods, DBQL):
+    one INSERT ... SELECT whose text spans two SqlRowNo rows, and one query whose text has not come yet."""
+    from ingest.populate.teradata.dbql import COLUMNS
+
+    folder.mkdir()
+    text = (
+        "INSERT INTO EDW.Sales_Daily (customer_id, amount) "
+        "SELECT customer_id, SUM(amount) FROM STG.Orders GROUP BY 1;"
+    )
+    log = {"QueryID": "307188741412345001", "CollectTimeStamp": "2024-06-01 10:00:00", "SessionID": "4711",
+           "UserName": "ETL_USER", "DefaultDatabase": "EDW", "StatementType": "Insert", "ErrorCode": "0"}  # fmt: skip
+    rows = [{**log, "SqlRowNo": "1", "SqlTextInfo": text[:40]}, {**log, "SqlRowNo": "2", "SqlTextInfo": text[40:]},
+            {**log, "QueryID": "307188741412345002", "CollectTimeStamp": "2024-06-01 10:01:00"}]  # fmt: skip
+    with (folder / "dbql-export.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)

@@ -30,7 +30,7 @@ NO_LOGGING_RULE = (
     "flushes (DBQLFlushRate, 600 s by default), so also try a wider window (--since, or a shorter --lag)."
 )
 NO_SQL_TEXT = (
-    "{count} queries have no SQL text rows, only QryLogV's first 200 characters: the logging rule lacks "
+    "{count} queries and none with SQL text rows, only QryLogV's first 200 characters: the logging rule lacks "
     "`WITH SQL` (`BEGIN QUERY LOGGING WITH SQL, OBJECTS LIMIT SQLTEXT=0 ON <users>;`); they stay pending for a day "
     "in case their text rows are still to come."
 )

@@ -78,7 +78,6 @@ class DbqlReport:
     given_up: list[str] = field(default_factory=list)  # QueryIDs whose text never came
     skipped_databases: int = 0  # events left out by --database
     mark: str | None = None  # the watermark after the run (unchanged on a dry run or a failed one)
-    truncated_text: int = 0  # queries known only by QryLogV's 200-character QueryText
 
 
 def run_dbql(
@@ -121,7 +120,6 @@ def run_dbql(
         elif not was_pending:
             reader.pending.append(PendingItem(log.query_id, log.collect_time, log.payload()))
             report.pending_new += 1
-            report.truncated_text += log.query_text is not None and len(log.query_text) <= 200
     give_up_before = _give_up_before(win, newest)
     finished = set(reader.finished_ids)
     for old in mark.pending:
