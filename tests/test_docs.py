@@ -92,10 +92,8 @@ def write_dbql_example(folder: Path) -> None:
     from ingest.populate.teradata.dbql import COLUMNS
 
     folder.mkdir()
-    text = (
-        "INSERT INTO EDW.Sales_Daily (customer_id, amount) "
-        "SELECT customer_id, SUM(amount) FROM STG.Orders GROUP BY 1;"
-    )
+    columns = "customer_id, amount"
+    text = f"INSERT INTO EDW.Sales_Daily ({columns}) SELECT customer_id, SUM(amount) FROM STG.Orders GROUP BY 1;"
     log = {"QueryID": "307188741412345001", "CollectTimeStamp": "2024-06-01 10:00:00", "SessionID": "4711",
            "UserName": "ETL_USER", "DefaultDatabase": "EDW", "StatementType": "Insert", "ErrorCode": "0"}  # fmt: skip
     rows = [{**log, "SqlRowNo": "1", "SqlTextInfo": text[:40]}, {**log, "SqlRowNo": "2", "SqlTextInfo": text[40:]},
