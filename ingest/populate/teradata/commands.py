@@ -135,21 +135,23 @@ def help_typed(
 
 def help_row_types(row: dict[str, str | None], help_row: Mapping[str, Any]) -> dict[str, str | None]:
     """A catalog row with the type HELP COLUMN reported: its `Type`, `Max Length`, `Decimal Total Digits`,
-    `Decimal Fractional Digits` and `Nullable` columns (HELP's own headings)."""
+    `Decimal Fractional Digits`, `Nullable` and `Char Type` columns (HELP's own headings)."""
 
     def value(name: str) -> str | None:
         found = help_row.get(name)
         text = None if found is None else str(found).strip()
         return text or None
 
-    return {
+    typed = {
         **row,
         "ColumnType": value("Type"),
         "ColumnLength": value("Max Length"),
         "DecimalTotalDigits": value("Decimal Total Digits"),
         "DecimalFractionalDigits": value("Decimal Fractional Digits"),
         "Nullable": value("Nullable") or row["Nullable"],
+        "CharType": value("Char Type") or row["CharType"],
     }
+    return normalised(typed)  # Max Length counts bytes, as ColumnsV's ColumnLength does
 
 
 def populate_catalog(

@@ -12,6 +12,7 @@ with its log row, so that the text alone finishes it then.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -112,6 +113,16 @@ class Pending:
     """A query whose log row has come but not (all) its text rows."""
 
     log: LogRow
+
+
+_BAND_JOB = re.compile(r"(?:^|[;>\s])(?:JobName|Job|ApplicationName|AppName)\s*=\s*([^;]+)", re.IGNORECASE)
+
+
+def job_name(log: LogRow) -> str | None:
+    """The job a query ran for, from its query band (`JobName=load_sales;`), as schedulers set it; None without
+    one (the extractor then names the job after the statement's kind and target)."""
+    found = _BAND_JOB.search(log.query_band or "")
+    return found[1].strip() if found and found[1].strip() else None
 
 
 def keep(log: LogRow) -> bool:

@@ -156,6 +156,8 @@ def test_help_column_types_a_view_column_when_qvci_is_off() -> None:
     typed = help_row_types(row, {"Column Name": "dbl", "Type": "D ", "Max Length": 8, "Decimal Total Digits": 18,
                                  "Decimal Fractional Digits": 2, "Nullable": "Y"})  # fmt: skip
     assert (typed["ColumnType"], typed["DecimalTotalDigits"], typed["DecimalFractionalDigits"]) == ("D", "18", "2")
+    unicode = help_row_types(row, {"Type": "CV", "Max Length": 80, "Char Type": 2})
+    assert (unicode["ColumnType"], unicode["ColumnLength"]) == ("CV", "40")  # HELP counts bytes too
     assert row["TableKind"] == "V"  # CHAR padding trimmed
 
 

@@ -207,3 +207,12 @@ def test_the_filter_and_the_per_query_default_database() -> None:
     for extra in ({"ErrorCode": "2801"}, {"StatementType": "Collect Statistics"}, {"QueryBand": "LineageServer=x;"}):
         row = log_row(log("1", "2024-06-01 10:00:00", **extra))
         assert row is not None and not keep(row), extra
+
+
+def test_the_job_is_named_by_the_query_band() -> None:
+    from ingest.populate.teradata.dbql import job_name
+
+    banded = log_row(log("1", "2024-06-01 10:00:00", QueryBand="=S> JobName=load_sales;Step=2;"))
+    plain = log_row(log("1", "2024-06-01 10:00:00"))
+    assert banded is not None and job_name(banded) == "load_sales"
+    assert plain is not None and job_name(plain) is None
