@@ -347,8 +347,10 @@ def _populate_dbql(settings: Settings, args: argparse.Namespace) -> int:
         win = dbql_run.window(mark, since=args.since, full=args.full, until=args.until, now=now, lag=args.lag)
         output = stack.enter_context(args.output.open("wb")) if args.output else None
         try:
-            report, extractor = dbql_run.run_dbql(store, mark, sink, catalog, namespace=namespace, rows=rows, win=win,
-                                                  text_rows=text_rows, databases=args.database, output=output)  # fmt: skip
+            report, extractor = dbql_run.run_dbql(
+                store, mark, sink, catalog, namespace=namespace, rows=rows, win=win, text_rows=text_rows,
+                databases=args.database, output=output,
+            )  # fmt: skip
         except (ExportError, SourceError) as exc:
             print(f"lineage: {exc}", file=sys.stderr)
             return 2

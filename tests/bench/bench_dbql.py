@@ -42,8 +42,9 @@ catalog = Catalog.from_rows(
 )
 tracemalloc.start()
 cpu = time.process_time()
-report, _ = dbql_run.run_dbql(store, SourceMark(None, ()), BatchWriter(store, strict=False), catalog,
-                              namespace="teradata://bench:1025", rows=export_rows(export), win=dbql_run.Window(None, None))
+writer, everything = BatchWriter(store, strict=False), dbql_run.Window(None, None)
+report, _ = dbql_run.run_dbql(store, SourceMark(None, ()), writer, catalog, namespace="teradata://bench:1025",
+                              rows=export_rows(export), win=everything)
 cpu = time.process_time() - cpu
 peak = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
