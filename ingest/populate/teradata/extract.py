@@ -13,7 +13,7 @@ file. How the other population methods call it:
           event_time=last_resp_time_iso_utc,        # the query's end, ISO 8601 with Z
           default_database=default_database,        # the row's DefaultDatabase; never carried over
           session_key=f"{namespace}/{session_id}",  # volatile tables stitch within the session
-          job_name=query_band_job_or_app,           # None: "<kind>.<target>"
+          job_name=query_band_job(query_band),      # None: "<kind>.<target>"
           run_facet={"QueryID": query_id, "SessionID": session_id, "UserName": user_name},
       ))
 
@@ -57,7 +57,11 @@ VOLATILE_DB = "__volatile__"  # the database the qualifier sees volatile tables 
 # Statements that can move data, by their first word (after LOCKING/USING are stripped); the rest move none
 # (SELECT, HELP, SHOW, EXPLAIN, COLLECT STATISTICS, COMMENT, GRANT, DELETE, CALL, EXEC, BT/ET, ...).
 _DATA = frozenset({"INSERT", "INS", "UPDATE", "UPD", "MERGE", "MG", "CREATE", "CT", "REPLACE", "WITH", "DROP"})
-_QUERY_BAND_JOB = re.compile(r"\b(?:JobName|Job|ApplicationName|AppName)\s*=\s*([^;']+)", re.IGNORECASE)
+# The QueryBand keys that name a job, the first found wins: JobName, then the application's name.
+_QUERY_BAND_JOB = tuple(
+    re.compile(rf"(?:^|[;'\s]){key}\s*=\s*([^;']+)", re.IGNORECASE)
+    for key in ("JobName", "Job", "ApplicationName", "AppName")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,7 @@ class _Volatile:
 
     name: str
     columns: list[str]
+    database: str | None = None  # a global temporary table's database; None for a volatile table
     block: Block = field(default_factory=Block)
 
     def load(self, columns: list[tuple[str, ColumnFlow]], rows: Block) -> None:
@@ -190,9 +195,9 @@ class Extractor:
             self.counts.no_data += 1
             return []
         if first == "SET" and words[1:2] == ["QUERY_BAND"]:
-            job = _QUERY_BAND_JOB.search(piece.text)
+            job = query_band_job(piece.text)
             if job is not None:
-                state.session.job_name = job.group(1).strip()
+                state.session.job_name = job
             self.counts.no_data += 1
             return []
         text = rewrite(piece.text)
@@ -297,7 +302,7 @@ class Extractor:
             return self._create(node, state)
         if isinstance(node, exp.Drop):
             name = node.this
-            if isinstance(name, exp.Table) and not name.db:
+            if isinstance(name, exp.Table) and state.volatile(name.db or None, name.name) is not None:
                 state.session.volatiles.pop(name.name.casefold(), None)
         return None
 
@@ -310,6 +315,9 @@ class Extractor:
         query = node.expression
         if not isinstance(target_node, exp.Table) or not isinstance(query, (exp.Query, exp.Subquery)):
             return None  # INSERT ... VALUES: constants, no lineage
+        with_ = node.args.get("with_")
+        if isinstance(with_, exp.With) and isinstance(query, exp.Query) and query.args.get("with_") is None:
+            query.set("with_", with_.copy())  # WITH ... INSERT: the CTEs belong to the query
         target = self._resolve_name(target_node.db or None, target_node.name, state)
         block, _ = self._block(query, state)
         columns = self._target_columns(target, listed, block)
@@ -423,7 +431,7 @@ class Extractor:
         if kind != "TABLE":
             return None
         if temporary:
-            volatile = _Volatile(this.name, definitions or list(listed or []))
+            volatile = _Volatile(this.name, definitions or list(listed or []), this.db or None)
             state.session.volatiles[this.name.casefold()] = volatile
         if isinstance(query, exp.Table):
             return self._copy_table(this, query, listed, temporary, with_data, state)
@@ -490,10 +498,9 @@ class Extractor:
     def _resolve_name(self, db: str | None, name: str, state: _State) -> Resolved:
         """A table reference in the session: a volatile table, a catalog table (in the default database
         when unqualified), else a dataset the catalog does not know (weak)."""
-        if db is None or db.casefold() == VOLATILE_DB:
-            volatile = state.session.volatiles.get(name.casefold())
-            if volatile is not None:
-                return Resolved(block=volatile.view())
+        volatile = state.volatile(db, name)
+        if volatile is not None:
+            return Resolved(block=volatile.view())
         if db is not None and db.casefold() != VOLATILE_DB:
             table = self.catalog.table(db, name)
             return Resolved(table.qualified, table) if table is not None else Resolved(f"{db}.{name}", weak=True)
@@ -560,6 +567,19 @@ class _State:
     database: str | None
     several: bool
 
+    def volatile(self, db: str | None, name: str) -> _Volatile | None:
+        """The session's volatile or global temporary table that `db.name` names, if any: a volatile table
+        by its bare name, a global temporary one by its database (given, or the default)."""
+        volatile = self.session.volatiles.get(name.casefold())
+        if volatile is None:
+            return None
+        if db is not None and db.casefold() == VOLATILE_DB:
+            return volatile
+        where = db or self.database
+        if volatile.database is None:
+            return volatile if db is None else None
+        return volatile if where is not None and where.casefold() == volatile.database.casefold() else None
+
     def run_key(self, index: int) -> str:
         return f"{self.request.run_key}#{index}" if self.several else self.request.run_key
 
@@ -597,6 +617,16 @@ def extract_script(
 
 
 # --- helpers --------------------------------------------------------------------------------------------
+
+
+def query_band_job(query_band: str) -> str | None:
+    """The job a QueryBand names (`JobName=...;`, else `Job=`, `ApplicationName=`, `AppName=`), or None.
+    For DBQL: pass the row's QueryBand and give the result as Request.job_name."""
+    for pattern in _QUERY_BAND_JOB:
+        match = pattern.search(query_band)
+        if match is not None and match.group(1).strip():
+            return match.group(1).strip()
+    return None
 
 
 def _one_line(message: str) -> str:

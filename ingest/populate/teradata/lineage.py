@@ -205,7 +205,7 @@ class Walker:
                 block.add_rows(self.flow(clause.this, subtype, local))
         group = select.args.get("group")
         if group is not None:
-            for key in group.expressions:
+            for key in group.iter_expressions():  # plain keys, and ROLLUP/CUBE/GROUPING SETS
                 block.add_rows(self.flow(_positional(key, projections), Indirect.GROUP_BY, local))
         order = select.args.get("order")
         if order is not None:
