@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 
+from ingest.events import Accepted, prepare
 from ingest.populate.teradata.extract import extract_script
 from tests.ingest.populate.teradata.scoring import Case, differences, event_edges, expected_edges
 
@@ -38,6 +40,9 @@ def check(folder: Path) -> None:
     problems = differences(expected_edges(case), event_edges(events))
     assert not problems, "\n".join(problems)
     assert extractor.counts.events == len(events)
+    for event in events:  # what the ingestion path would make of them, with the strictest validation
+        result = prepare(event, orjson.dumps(event).decode(), strict=True, received_at="2024-06-03 02:00:00.000000")
+        assert isinstance(result, Accepted) and not result.warnings, result
 
 
 @pytest.mark.parametrize("folder", case_folders(SHARED), ids=lambda p: p.name)
