@@ -208,7 +208,7 @@ class Walker:
             for key in group.iter_expressions():  # plain keys, and ROLLUP/CUBE/GROUPING SETS
                 block.add_rows(self.flow(_positional(key, projections), Indirect.GROUP_BY, local))
         order = select.args.get("order")
-        if order is not None:
+        if order is not None and select.args.get("limit") is not None:  # ORDER BY decides rows only with TOP
             for key in order.expressions:
                 block.add_rows(self.flow(_positional(key, projections), Indirect.SORT, local))
         for projection in projections:
