@@ -230,12 +230,15 @@ class Extractor:
                 inputs.update(source.block.reads)
             elif source.dataset is not None and source.dataset != resolved.dataset:
                 inputs[source.dataset] = None
+        kind = target_kind(piece.text)
+        if not inputs and kind != "update":  # DDL or VALUES: nothing read, no lineage to report
+            return []
         self.counts.table_level += 1
         facet = {**state.run_facet(piece), "extraction": "table-level", "confidence": Confidence.TABLE_LEVEL}
         return [
             run_event(
                 namespace=self.namespace,
-                job_name=state.job_name(target_kind(piece.text), resolved.dataset),
+                job_name=state.job_name(kind, resolved.dataset),
                 run_key=state.run_key(piece.index),
                 event_time=state.request.event_time,
                 sql=piece.text,
