@@ -250,7 +250,10 @@ class StatementReader:
             key = ((table.db or "").casefold(), table.name.casefold())
             return resolved.get(key) or self.resolve(table.db or None, table.name)
 
-        return Walker(lookup, lambda name: spelling.get(name.casefold(), name)).query(query)
+        walker = Walker(lookup, lambda name: spelling.get(name.casefold(), name))
+        block = walker.query(query)
+        block.reads.update(walker.reads)  # tables read only in a subquery are inputs too
+        return block
 
 
 def _place(table: exp.Table, found: Resolved, schema: dict[str, object]) -> tuple[str, str]:
