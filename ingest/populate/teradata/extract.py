@@ -31,6 +31,7 @@ when the text holds several statements). A statement that does not parse yields 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -50,6 +51,8 @@ from ingest.populate.teradata.preprocess import rewrite, split_else_insert
 from ingest.populate.teradata.script import Piece, split_statements, strip_comments, substitute
 from ingest.populate.teradata.session import Session, resolve
 from ingest.populate.teradata.statements import StatementReader, Write
+
+logger = logging.getLogger(__name__)
 
 # Statements that can move data, by their first word (after LOCKING/USING are stripped); the rest move none
 # (SELECT, HELP, SHOW, EXPLAIN, COLLECT STATISTICS, COMMENT, GRANT, DELETE, CALL, EXEC, BT/ET, ...).
@@ -180,6 +183,9 @@ class Extractor:
             write = StatementReader(self.catalog, state.session, state.database).read(node)
         except (SqlglotError, RecursionError) as exc:
             return self._failed(piece, state, "unsupported statement", str(exc))
+        except Exception as exc:  # a tree shape the walk does not expect: one statement fails, not the source
+            logger.exception("%s statement %d: the extractor failed", state.request.run_key, piece.index + 1)
+            return self._failed(piece, state, "extractor error", repr(exc))
         if write is None:
             self.counts.no_data += 1
             return []

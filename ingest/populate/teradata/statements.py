@@ -114,7 +114,7 @@ class StatementReader:
 
     def _merge(self, node: exp.Merge) -> Write | None:
         target_node, using = node.this, node.args.get("using")
-        if not isinstance(target_node, exp.Table) or using is None:
+        if not isinstance(target_node, exp.Table) or not isinstance(using, (exp.Table, exp.Subquery)):
             return None
         target = self.resolve(target_node.db or None, target_node.name)
         names: list[str] = []
@@ -128,7 +128,11 @@ class StatementReader:
             then = when.args.get("then")
             if isinstance(then, exp.Update):
                 for pair in then.expressions:
-                    if isinstance(pair, exp.EQ) and isinstance(pair.this, exp.Column):
+                    if (
+                        isinstance(pair, exp.EQ)
+                        and isinstance(pair.this, exp.Column)
+                        and isinstance(pair.expression, exp.Expr)
+                    ):
                         names.append(_spell(target, pair.this.name))
                         values.append(pair.expression)
             elif isinstance(then, exp.Insert):
@@ -155,8 +159,9 @@ class StatementReader:
         else:
             columns = self._target_columns(target, None, None)
         for name, value in zip(columns, items, strict=False):
-            names.append(_spell(target, name))
-            values.append(value)
+            if isinstance(value, exp.Expr):  # a damaged statement can leave a flag where a value belongs
+                names.append(_spell(target, name))
+                values.append(value)
 
     def _create(self, node: exp.Create) -> Write | None:
         kind = str(node.args.get("kind") or "").upper()
