@@ -274,6 +274,8 @@ class Walker:
         return out
 
     def _walk(self, node: exp.Expr, mode: Mode, out: ColumnFlow, scope: _Scope, masking: bool) -> None:
+        if not isinstance(node, exp.Expr):  # a flag where a damaged statement lost its expression
+            return
         if isinstance(node, exp.Column):
             self._column(node, mode, out, scope, masking)
         elif isinstance(node, (exp.Subquery, exp.Query)):
