@@ -36,8 +36,6 @@ class Indirect(StrEnum):
 
 Mode = Direct | Indirect  # how the expression being walked relates to the target column
 
-ROW_LEVEL = frozenset({Indirect.JOIN, Indirect.FILTER, Indirect.GROUP_BY, Indirect.SORT})
-
 
 class Confidence:
     """The confidence_score of an edge (OL_COLUMN_LINEAGE), as the seed application scored them."""

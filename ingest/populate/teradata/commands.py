@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import orjson
 
-from ingest.populate.teradata import statements
+from ingest.populate.teradata import dbc_sql
 from ingest.populate.teradata.catalog import Catalog, TableKind
 from ingest.populate.teradata.datasets import dataset_event, is_system, normalised, view_events
 from ingest.populate.teradata.dbql import OUR_QUERY_BAND_LIKE, store_time
@@ -56,12 +56,12 @@ def live_rows(source: TeradataSource, *, pdcr: bool) -> tuple[Rows, TextRows]:
         params: list[object] = [low_value, high_value, OUR_QUERY_BAND_LIKE]
         if pdcr:
             params = [low_value[:10], high_value[:10], *params]
-        return source.rows(statements.dbql_sql(pdcr=pdcr), params, doing="reading the query log")
+        return source.rows(dbc_sql.dbql_sql(pdcr=pdcr), params, doing="reading the query log")
 
     def text_rows(query_ids: Sequence[str]) -> Iterator[Mapping[str, Any]]:
         for start in range(0, len(query_ids), 100):
             chunk = list(query_ids[start : start + 100])
-            sql = statements.pending_text_sql(len(chunk), pdcr=pdcr)
+            sql = dbc_sql.pending_text_sql(len(chunk), pdcr=pdcr)
             yield from source.rows(sql, chunk, doing="reading the SQL text of pending queries")
 
     return rows, text_rows
@@ -70,7 +70,7 @@ def live_rows(source: TeradataSource, *, pdcr: bool) -> tuple[Rows, TextRows]:
 def check_rules(source: TeradataSource) -> str:
     """After a live run found nothing: the hint, with whether any logging rule exists at all."""
     try:
-        count = next(iter(source.rows(statements.RULES_SQL, doing="reading DBC.DBQLRulesV")), {})
+        count = next(iter(source.rows(dbc_sql.RULES_SQL, doing="reading DBC.DBQLRulesV")), {})
     except SourceError:
         return NO_LOGGING_RULE
     values = list(count.values())
@@ -105,7 +105,7 @@ def catalog_rows_live(
     from HELP COLUMN, one view at a time."""
     qvci_off = source.error_code_of(QVCI_SQL, "checking QVCI") == QVCI_DISABLED
     report.columns_view = "DBC.ColumnsV" if qvci_off else "DBC.ColumnsJQV"
-    sql = statements.catalog_sql(report.columns_view, len(databases))
+    sql = dbc_sql.catalog_sql(report.columns_view, len(databases))
     helped: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = {}
     for row in source.rows(sql, list(databases), doing=f"reading DBC.TablesV and {report.columns_view}"):
         fixed = normalised(row)
@@ -125,7 +125,7 @@ def help_typed(
     key = (row["DatabaseName"] or "", row["TableName"] or "")
     if key not in helped:
         helped.clear()
-        sql = statements.help_column_sql(*key)
+        sql = dbc_sql.help_column_sql(*key)
         help_rows = source.rows(sql, doing=f"HELP COLUMN on {key[0]}.{key[1]}")
         helped[key] = {str(r.get("Column Name", "")).strip().casefold(): r for r in help_rows}
         report.typed_by_help += 1

@@ -1,6 +1,6 @@
 """DBQL rows -> whole queries. Pure: no I/O, so the live reader and an exported DBQL share every rule here.
 
-A row is what `DBC.QryLogV LEFT JOIN DBC.QryLogSQLV ON QueryID` gives (ingest.populate.teradata.statements), one
+A row is what `DBC.QryLogV LEFT JOIN DBC.QryLogSQLV ON QueryID` gives (ingest.populate.teradata.dbc_sql), one
 per SQL text row, as a mapping keyed by the column names of `COLUMNS`; an export holds the same columns (CSV with
 that header, or JSON lines). Rows of one query are adjacent, in SqlRowNo order (the statement orders them so);
 DBQL cuts text longer than one row (about 31,000 characters) over SqlRowNo 1..n, joined here with no separator.
@@ -12,7 +12,6 @@ with its log row, so that the text alone finishes it then.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -113,16 +112,6 @@ class Pending:
     """A query whose log row has come but not (all) its text rows."""
 
     log: LogRow
-
-
-_BAND_JOB = re.compile(r"(?:^|[;>\s])(?:JobName|Job|ApplicationName|AppName)\s*=\s*([^;]+)", re.IGNORECASE)
-
-
-def job_name(log: LogRow) -> str | None:
-    """The job a query ran for, from its query band (`JobName=load_sales;`), as schedulers set it; None without
-    one (the extractor then names the job after the statement's kind and target)."""
-    found = _BAND_JOB.search(log.query_band or "")
-    return found[1].strip() if found and found[1].strip() else None
 
 
 def keep(log: LogRow) -> bool:

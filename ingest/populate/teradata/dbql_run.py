@@ -25,8 +25,8 @@ from typing import IO, Any
 import orjson
 
 from ingest.populate.teradata.catalog import Catalog
-from ingest.populate.teradata.dbql import LogRow, Pending, Query, assemble, job_name, keep
-from ingest.populate.teradata.extract import Extractor, Request
+from ingest.populate.teradata.dbql import LogRow, Pending, Query, assemble, keep
+from ingest.populate.teradata.extract import Extractor, Request, query_band_job
 from ingest.populate.teradata.sinks import Sink
 from schemas.store import PendingItem, SourceMark, Store
 from schemas.times import format_store_time, parse_store_time
@@ -194,7 +194,7 @@ class _Reader:
             event_time=_iso(log.end_time or log.start_time or log.collect_time),
             default_database=log.default_database,
             session_key=session,
-            job_name=job_name(log),
+            job_name=query_band_job(log.query_band) if log.query_band else None,
             run_facet={k: v for k, v in facet.items() if v is not None},
         )
         for index, event in enumerate(self.extractor.extract(request)):

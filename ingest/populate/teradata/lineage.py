@@ -132,6 +132,7 @@ class Walker:
     def __init__(self, resolve: TableResolver, spelling: Callable[[str], str]) -> None:
         self._resolve = resolve
         self._spelling = spelling
+        self.reads: dict[str, None] = {}  # every dataset the statement reads, subqueries included
         self._cte_blocks: dict[int, Block] = {}
         self._in_progress: set[int] = set()
         self._walking_alias: set[str] = set()
@@ -205,13 +206,15 @@ class Walker:
                 block.add_rows(self.flow(clause.this, subtype, local))
         group = select.args.get("group")
         if group is not None:
-            for key in group.expressions:
+            for key in group.iter_expressions():  # plain keys, and ROLLUP/CUBE/GROUPING SETS
                 block.add_rows(self.flow(_positional(key, projections), Indirect.GROUP_BY, local))
         order = select.args.get("order")
-        if order is not None:
+        if order is not None and select.args.get("limit") is not None:  # ORDER BY decides rows only with TOP
             for key in order.expressions:
                 block.add_rows(self.flow(_positional(key, projections), Indirect.SORT, local))
         for projection in projections:
+            if _unexpanded_star(projection):  # columns of a table nobody knows: later positions are unknown too
+                break
             flow = self.flow(
                 projection.unalias() if isinstance(projection, exp.Alias) else projection, Direct.IDENTITY, local
             )
@@ -239,8 +242,10 @@ class Walker:
         resolved = self._resolve(item)
         if resolved.block is not None:
             block.absorb(resolved.block)
+            self.reads.update(resolved.block.reads)
         elif resolved.dataset is not None:
             block.reads[resolved.dataset] = None
+            self.reads[resolved.dataset] = None
         scope.sources[alias] = resolved
 
     def _find_cte(self, name: str, scope: _Scope | None) -> tuple[exp.Expr, _Scope] | None:
@@ -269,6 +274,8 @@ class Walker:
         return out
 
     def _walk(self, node: exp.Expr, mode: Mode, out: ColumnFlow, scope: _Scope, masking: bool) -> None:
+        if not isinstance(node, exp.Expr):  # a flag where a damaged statement lost its expression
+            return
         if isinstance(node, exp.Column):
             self._column(node, mode, out, scope, masking)
         elif isinstance(node, (exp.Subquery, exp.Query)):
@@ -321,6 +328,8 @@ class Walker:
             out.add(source, within, weak=weak)
 
     def _column(self, node: exp.Column, mode: Mode, out: ColumnFlow, scope: _Scope, masking: bool) -> None:
+        if isinstance(node.this, exp.Star):  # `t.*` of a table whose columns nobody knows: no column to name
+            return
         name = node.name
         qualifier = node.table.casefold() if node.table else ""
         current: _Scope | None = scope
@@ -390,6 +399,12 @@ def _positional(key: exp.Expr, projections: list[exp.Expr]) -> exp.Expr:
             projection = projections[position - 1]
             return projection.unalias() if isinstance(projection, exp.Alias) else projection
     return key
+
+
+def _unexpanded_star(projection: exp.Expr) -> bool:
+    return isinstance(projection, exp.Star) or (
+        isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+    )
 
 
 def _from_star(projection: exp.Expr) -> bool:

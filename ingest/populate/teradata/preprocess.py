@@ -9,7 +9,11 @@ tokens, so literals and comments are never touched, and keeps the lineage meanin
 - a conversion `x (TYPE[, FORMAT ...])` or `x (FORMAT '...')` becomes `x::VARCHAR` (a CAST: the value is
   transformed; which type it becomes does not matter to lineage);
 - `(NAMED y)` becomes `AS y`; `(TITLE ...)`, `(CASESPECIFIC)`, `(NOT CASESPECIFIC)`, `(UPPERCASE)` go;
-- `USING (...)` at the start and every `LOCKING ... FOR ACCESS` (also in a view's body) go.
+- `USING (...)` at the start and every `LOCKING ... FOR ACCESS` (also in a view's body) go;
+- `CT` is `CREATE TABLE`; `CREATE/REPLACE RECURSIVE VIEW` is read as a view; `SELECT NORMALIZE [ON ...]`
+  loses the NORMALIZE (it merges periods, the columns stay the same);
+- a window's `RESET WHEN cond` becomes one more ORDER BY key, `CASE WHEN cond THEN 1 END`, so the
+  condition's columns are the window's inputs as they are in Teradata.
 """
 
 from __future__ import annotations
@@ -48,8 +52,11 @@ def rewrite(text: str) -> str:
         return text
     edits: list[tuple[int, int, str]] = []  # (start, end exclusive, replacement)
     _using_modifier(tokens, edits)
+    _leading(tokens, edits)
     _locking(tokens, edits)
     _attributes(tokens, edits)
+    _normalize(tokens, edits)
+    _reset_when(tokens, edits)
     if not edits:
         return text
     out: list[str] = []
@@ -98,6 +105,56 @@ def _using_modifier(tokens: list[Token], edits: list[tuple[int, int, str]]) -> N
         close = _closing(tokens, 1)
         if close is not None:
             edits.append((tokens[0].start, tokens[close].end + 1, ""))
+
+
+def _leading(tokens: list[Token], edits: list[tuple[int, int, str]]) -> None:
+    first = tokens[0]
+    if first.text.upper() == "CT" and first.token_type != TokenType.IDENTIFIER:
+        edits.append((first.start, first.end + 1, "CREATE TABLE"))
+    elif (
+        len(tokens) > 2
+        and first.text.upper() in ("CREATE", "REPLACE")
+        and tokens[1].text.upper() == "RECURSIVE"
+        and tokens[2].text.upper() == "VIEW"
+    ):
+        edits.append((tokens[1].start, tokens[1].end + 1, ""))
+
+
+def _normalize(tokens: list[Token], edits: list[tuple[int, int, str]]) -> None:
+    """`SELECT NORMALIZE [ON MEETS OR OVERLAPS | ON OVERLAPS OR MEETS | ON MEETS | ON OVERLAPS]`."""
+    for i in range(1, len(tokens)):
+        if tokens[i].text.upper() != "NORMALIZE" or tokens[i - 1].text.upper() not in ("SELECT", "SEL"):
+            continue
+        j = i
+        if j + 1 < len(tokens) and tokens[j + 1].text.upper() == "ON":
+            j += 1
+            while j + 1 < len(tokens) and tokens[j + 1].text.upper() in ("MEETS", "OR", "OVERLAPS"):
+                j += 1
+        edits.append((tokens[i].start, tokens[j].end + 1, " "))
+
+
+def _reset_when(tokens: list[Token], edits: list[tuple[int, int, str]]) -> None:
+    for i in range(len(tokens) - 1):
+        if tokens[i].text.upper() != "RESET" or tokens[i + 1].token_type != TokenType.WHEN:
+            continue
+        depth = 0
+        end = None
+        for j in range(i + 2, len(tokens)):
+            kind = tokens[j].token_type
+            if kind == TokenType.L_PAREN:
+                depth += 1
+            elif kind == TokenType.R_PAREN:
+                if depth == 0:
+                    end = j
+                    break
+                depth -= 1
+            elif depth == 0 and tokens[j].text.upper() in ("ROWS", "RANGE"):
+                end = j
+                break
+        if end is None:
+            continue
+        edits.append((tokens[i].start, tokens[i + 1].end + 1, ", CASE WHEN"))
+        edits.append((tokens[end].start, tokens[end].start, " THEN 1 END "))
 
 
 def _locking(tokens: list[Token], edits: list[tuple[int, int, str]]) -> None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from ingest.populate.teradata.statements import SET_QUERY_BAND
+from ingest.populate.teradata.dbc_sql import SET_QUERY_BAND
 from schemas.dsn import Dsn
 from schemas.retry import retrying
 from schemas.store import StoreError, StoreUnavailable

@@ -209,10 +209,9 @@ def test_the_filter_and_the_per_query_default_database() -> None:
         assert row is not None and not keep(row), extra
 
 
-def test_the_job_is_named_by_the_query_band() -> None:
-    from ingest.populate.teradata.dbql import job_name
-
-    banded = log_row(log("1", "2024-06-01 10:00:00", QueryBand="=S> JobName=load_sales;Step=2;"))
-    plain = log_row(log("1", "2024-06-01 10:00:00"))
-    assert banded is not None and job_name(banded) == "load_sales"
-    assert plain is not None and job_name(plain) is None
+def test_the_job_is_named_by_the_query_band(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    banded = log("1", "2024-06-01 10:00:00", QueryBand="=S> JobName=load_sales;Step=2;")
+    write_csv(workdir / "dbql.csv", text_rows(banded, long_insert("Order_Fact", 10)))
+    assert populate(capsys, "--from-export", "dbql.csv", "--dry-run", "--output", "events.jsonl")[0] == 0
+    (event,) = [orjson.loads(line) for line in (workdir / "events.jsonl").read_bytes().splitlines()]
+    assert event["job"]["name"] == "load_sales"

@@ -100,3 +100,17 @@ def test_a_failed_statement_is_listed_and_gives_a_table_level_event() -> None:
     assert "syntax error" in event["run"]["facets"]["extractionError"]["errors"][0]["errorMessage"]
     assert (extractor.counts.statements, extractor.counts.table_level, extractor.counts.no_data) == (2, 1, 1)
     assert isinstance(prepare(event, orjson.dumps(event).decode(), strict=True, received_at="x"), Accepted)
+
+
+def test_inputs_include_tables_read_only_in_subqueries_and_unknown_stars_name_no_column() -> None:
+    extractor = Extractor(catalog(), "teradata://tdprod:1025")
+    text = (
+        "INSERT INTO EDW.Orders_Copy (order_id) SELECT order_id FROM STG.Orders "
+        "WHERE order_id IN (SELECT order_id FROM MART.V_Orders);\n"
+        "INSERT INTO EDW.Orders_Copy SELECT u.* FROM NOPE.Unknown u;"
+    )
+    first, second = extractor.extract(Request(text, "f.sql", "2024-06-03T02:00:00.000Z"))
+    assert [i["name"] for i in first["inputs"]] == ["STG.Orders", "MART.V_Orders"]
+    assert [i["name"] for i in second["inputs"]] == ["NOPE.Unknown"]
+    lineage = second["outputs"][0]["facets"]["columnLineage"]
+    assert lineage["fields"] == {} and lineage["dataset"] == []

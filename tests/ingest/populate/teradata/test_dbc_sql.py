@@ -11,8 +11,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from ingest.populate.teradata import dbc_sql
 from ingest.populate.teradata import source as source_module
-from ingest.populate.teradata import statements
 from ingest.populate.teradata.commands import NO_LOGGING_RULE, check_rules, live_rows
 from ingest.populate.teradata.source import SourceError, TeradataSource
 from schemas.dsn import parse_dsn
@@ -26,15 +26,15 @@ HELP_COLUMN = re.compile(r'HELP COLUMN "(?:[^"]|"")+"\."(?:[^"]|"")+"\.\*')  # T
 def every_statement() -> list[tuple[str, int]]:
     """(statement, how many values the code binds to it)."""
     return [
-        (statements.SET_QUERY_BAND, 0),
+        (dbc_sql.SET_QUERY_BAND, 0),
         (QVCI_SQL, 0),
-        (statements.catalog_sql("DBC.ColumnsJQV", 0), 0),
-        (statements.catalog_sql("DBC.ColumnsV", 3), 3),
-        (statements.dbql_sql(pdcr=False), 3),
-        (statements.dbql_sql(pdcr=True), 5),
-        (statements.pending_text_sql(1, pdcr=False), 1),
-        (statements.pending_text_sql(100, pdcr=True), 100),
-        (statements.RULES_SQL, 0),
+        (dbc_sql.catalog_sql("DBC.ColumnsJQV", 0), 0),
+        (dbc_sql.catalog_sql("DBC.ColumnsV", 3), 3),
+        (dbc_sql.dbql_sql(pdcr=False), 3),
+        (dbc_sql.dbql_sql(pdcr=True), 5),
+        (dbc_sql.pending_text_sql(1, pdcr=False), 1),
+        (dbc_sql.pending_text_sql(100, pdcr=True), 100),
+        (dbc_sql.RULES_SQL, 0),
     ]
 
 
@@ -47,12 +47,12 @@ def test_every_statement_parses_as_teradata(statement: str, bound: int) -> None:
 
 
 def test_help_column_is_the_documented_form_with_names_quoted() -> None:
-    text = statements.help_column_sql('MART"X', "V_Orders")
+    text = dbc_sql.help_column_sql('MART"X', "V_Orders")
     assert text == 'HELP COLUMN "MART""X"."V_Orders".*' and HELP_COLUMN.fullmatch(text)
 
 
 def test_the_catalog_read_escapes_its_like_and_leaves_out_system_databases() -> None:
-    sql = statements.catalog_sql("DBC.ColumnsV", 0)
+    sql = dbc_sql.catalog_sql("DBC.ColumnsV", 0)
     parsed = sqlglot.parse_one(sql, read="teradata")
     likes = list(parsed.find_all(exp.Escape))
     assert likes and all(like.expression.this == "\\" for like in likes)
@@ -62,11 +62,11 @@ def test_the_catalog_read_escapes_its_like_and_leaves_out_system_databases() -> 
 
 
 def test_the_dbql_read_filters_in_sql_what_the_rows_are_filtered_on() -> None:
-    sql = statements.dbql_sql(pdcr=False)
+    sql = dbc_sql.dbql_sql(pdcr=False)
     assert "l.ErrorCode = 0" in sql and "'Select'" in sql and "'Flush Query Logging'" in sql
     assert "LEFT JOIN DBC.QryLogSQLV AS s ON s.QueryID = l.QueryID" in sql
     assert sql.endswith("ORDER BY l.CollectTimeStamp, l.QueryID, s.SqlRowNo")
-    pdcr = statements.dbql_sql(pdcr=True)
+    pdcr = dbc_sql.dbql_sql(pdcr=True)
     assert "PDCRINFO.DBQLogTbl_Hst" in pdcr and "s.LogDate = l.LogDate" in pdcr
     assert "l.LogDate BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)" in pdcr
 
@@ -128,7 +128,7 @@ def test_rows_stream_by_fetchmany_and_every_marker_gets_a_value(monkeypatch: pyt
     assert [r["QueryID"] for r in rows("2024-06-01 00:00:00.000000", None)] == [0, 1, 2, 3, 4]
     assert list(text_rows([str(n) for n in range(150)]))  # two chunks: 100 and 50 QueryIDs
     assert driver.fetches.count(2) >= 3  # 5 rows, 2 at a time, then the empty fetch
-    assert driver.sent[0] == (statements.SET_QUERY_BAND, ()) and driver.opened == 1
+    assert driver.sent[0] == (dbc_sql.SET_QUERY_BAND, ()) and driver.opened == 1
     for sql, params in driver.sent:
         assert sql.count("?") == len(params), sql[:80]
     assert driver.sent[1][1][:2] == ("2024-06-01", "9999-12-31")  # PDCR: the LogDate partitions of the window
@@ -138,7 +138,7 @@ def test_a_transient_error_is_retried_and_3523_names_the_grant() -> None:
     driver = Driver([], [None, teradata_error(2631, "Transaction ABORTed due to deadlock."), None])
     source = TeradataSource(DSN, connect=driver.connect, sleep=lambda _s: None)
     assert list(source.rows("SELECT 1", doing="reading")) == []
-    assert [sql for sql, _ in driver.sent] == [statements.SET_QUERY_BAND, "SELECT 1", "SELECT 1"]
+    assert [sql for sql, _ in driver.sent] == [dbc_sql.SET_QUERY_BAND, "SELECT 1", "SELECT 1"]
 
     denied = Driver([], [None, teradata_error(3523, "The user does not have SELECT access to DBC.QryLogSQLV.")])
     source = TeradataSource(DSN, connect=denied.connect, sleep=lambda _s: None)
