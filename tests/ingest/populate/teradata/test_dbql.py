@@ -215,3 +215,29 @@ def test_the_job_is_named_by_the_query_band(workdir: Path, capsys: pytest.Captur
     assert populate(capsys, "--from-export", "dbql.csv", "--dry-run", "--output", "events.jsonl")[0] == 0
     (event,) = [orjson.loads(line) for line in (workdir / "events.jsonl").read_bytes().splitlines()]
     assert event["job"]["name"] == "load_sales"
+
+
+def test_a_query_whose_text_never_comes_is_given_up_a_day_later(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_csv(workdir / "dbql-1.csv", [log("1", "2024-06-01 10:00:00")])
+    code, out = populate(capsys, "--from-export", "dbql-1.csv")
+    assert code == 0 and "text not come yet 1 new" in out
+    later = text_rows(log("2", "2024-06-02 10:00:01"), long_insert("Order_Fact", 10))
+    write_csv(workdir / "dbql-2.csv", later)
+    code, out = populate(capsys, "--from-export", "dbql-2.csv", "--dry-run")  # a dry run gives up nothing for real
+    assert code == 0 and "given up 1" in out and "unchanged (dry run): 2024-06-01 10:00:00.000000" in out
+    code, out = populate(capsys, "--from-export", "dbql-2.csv")
+    assert code == 0 and "query 1: given up: its SQL text rows never came" in out
+    store = SqliteStore(workdir / "lineage.db")
+    try:
+        mark = store.source_mark(SOURCE)
+        assert mark.mark == "2024-06-02 10:00:01.000000" and mark.pending == ()
+    finally:
+        store.close()
+
+
+def test_no_sql_text_for_any_query_points_at_with_sql(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_csv(workdir / "dbql.csv", [log("1", "2024-06-01 10:00:00"), log("2", "2024-06-01 10:00:01")])
+    code, out = populate(capsys, "--from-export", "dbql.csv", "--dry-run")
+    assert code == 0 and "dbql: 2 queries and none with SQL text rows" in out and "`WITH SQL`" in out
