@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import logging
 import os
+import re
 import signal
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -24,16 +27,34 @@ from ingest.http.metrics import shared_across_workers
 from ingest.logs import configure_logging
 from ingest.populate.demo import populate_demo
 from ingest.populate.files import ingest_paths
+from ingest.populate.teradata import dbql_run
+from ingest.populate.teradata.catalog import Catalog
+from ingest.populate.teradata.commands import (
+    NO_SQL_TEXT,
+    CatalogReport,
+    catalog_rows_from_csv,
+    catalog_rows_live,
+    check_rules,
+    export_rows,
+    file_time,
+    live_rows,
+    populate_catalog,
+)
+from ingest.populate.teradata.exports import ExportError
+from ingest.populate.teradata.sinks import DrySink, Sink
+from ingest.populate.teradata.source import SourceError, TeradataSource
+from ingest.populate.teradata.sql_files import SqlReport, populate_sql
 from ingest.settings import Settings, SettingsError
-from ingest.writing.batches import WriteReport
+from ingest.writing.batches import BatchWriter, WriteReport
 from ingest.writing.retention import cutoff, paced
 from query.cache import LineageCache
 from schemas import open_store
-from schemas.dsn import Dialect
+from schemas.dsn import Dialect, Dsn
 from schemas.sql import purge as purge_sql
 from schemas.sql.ddl import render_schema
-from schemas.store import Store, StoreError
+from schemas.store import SourceMark, Store, StoreError
 from schemas.teradata.qvci import qvci_check
+from schemas.times import format_store_time, parse_iso, utc_now
 
 logger = logging.getLogger("lineage")
 
@@ -82,9 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--strict", action="store_true", help="reject standard facets that break their schema")
     ingest.set_defaults(run=_ingest)
 
-    populate = commands.add_parser("populate", help="fill the store with generated lineage")
-    populate.add_argument("source", choices=["demo"], help="demo: a medallion graph in Teradata naming")
-    populate.set_defaults(run=_populate)
+    populate = commands.add_parser("populate", help="fill the store with lineage from a source")
+    sources = populate.add_subparsers(required=True, metavar="SOURCE")
+    sources.add_parser("demo", help="a medallion graph in Teradata naming").set_defaults(run=_populate)
+    _add_populate_sql(sources)
+    _add_populate_catalog(sources)
+    _add_populate_dbql(sources)
 
     purge = commands.add_parser("purge", help="remove runs and raw events older than DAYS days (retention)")
     purge.add_argument("--older-than", type=_days, required=True, metavar="DAYS", help="the age of what goes")
@@ -157,6 +181,269 @@ def _populate(settings: Settings, args: argparse.Namespace) -> int:
         store.upgrade_schema()
         report = populate_demo(store, strict=settings.strict)
     return _print_report(report, "demo: ")
+
+
+def _add_populate_sql(sources: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sql = sources.add_parser("sql", help="column lineage from Teradata SQL and BTEQ files (each file one session)")
+    sql.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    sql.add_argument("--catalog", type=Path, metavar="CATALOG.csv", help="exported DBC catalog (tdsql format)")
+    sql.add_argument("--default-database", metavar="DB", help="the session's default database at each file's start")
+    sql.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="replace ${KEY} and $KEY")
+    sql.add_argument("--namespace", metavar="teradata://host:port", help="the datasets' namespace")
+    sql.add_argument("--dry-run", action="store_true", help="build and check the events, commit nothing")
+    sql.add_argument("--output", type=Path, metavar="EVENTS.jsonl", help="also write every event, one JSON a line")
+    sql.set_defaults(run=_populate_sql)
+
+
+def _populate_sql(settings: Settings, args: argparse.Namespace) -> int:
+    variables: dict[str, str] = {}
+    for item in args.var:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            print(f"lineage: --var wants KEY=VALUE, not {item!r}", file=sys.stderr)
+            return 2
+        variables[key] = value
+    try:
+        catalog = Catalog.from_csv(args.catalog) if args.catalog else Catalog()
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        print(f"lineage: cannot read the catalog {args.catalog}: {exc}", file=sys.stderr)
+        return 2
+    namespace = args.namespace or _teradata_namespace(settings)
+    with ExitStack() as stack:
+        output = stack.enter_context(args.output.open("wb")) if args.output else None
+        writer = None
+        if not args.dry_run:
+            store = stack.enter_context(closing(_open(settings)))
+            store.upgrade_schema()
+            writer = BatchWriter(store, strict=settings.strict)
+        report = populate_sql(
+            args.files,
+            catalog=catalog,
+            namespace=namespace,
+            writer=writer,
+            strict=settings.strict,
+            default_database=args.default_database,
+            variables=variables,
+            output=output,
+        )
+    return _print_sql_report(report, dry_run=args.dry_run)
+
+
+# --- populate catalog | dbql (ingest.populate.teradata.commands) --------------------------------------------
+
+
+def _add_populate_catalog(sources: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    catalog = sources.add_parser("catalog", help="tables and views from DBC (or an exported catalog) as datasets")
+    catalog.add_argument("--database", action="append", default=[], metavar="DB", help="only this database (repeat)")
+    catalog.add_argument("--from-csv", type=Path, metavar="CATALOG.csv", help="an exported catalog, offline")
+    _add_common(catalog)
+    catalog.set_defaults(run=_populate_catalog)
+
+
+def _add_populate_dbql(sources: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dbql = sources.add_parser("dbql", help="column lineage from the query log (DBQL), incrementally")
+    since = dbql.add_mutually_exclusive_group()
+    since.add_argument("--since", type=_store_time_arg, metavar="TS", help="read from TS instead of the watermark")
+    since.add_argument("--full", action="store_true", help="read everything the log holds")
+    dbql.add_argument("--until", type=_store_time_arg, metavar="TS", help="read up to TS instead of now - lag")
+    lag = "stay this far behind now (DBQL flushes its caches every 10 minutes); default 10m"
+    dbql.add_argument("--lag", type=_duration_arg, default="10m", metavar="DURATION", help=lag)
+    dbql.add_argument("--pdcr", action="store_true", help="read PDCR's history tables instead of DBC's views")
+    dbql.add_argument("--database", action="append", default=[], metavar="DB", help="only lineage touching DB")
+    dbql.add_argument("--from-export", type=Path, metavar="ROWS.csv|.jsonl", help="an exported DBQL, offline")
+    dbql.add_argument("--catalog", type=Path, metavar="CATALOG.csv", help="exported catalog names resolve against")
+    dbql.add_argument("--reset-watermark", action="store_true", help="forget the watermark and pending queries first")
+    _add_common(dbql)
+    dbql.set_defaults(run=_populate_dbql)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--namespace", metavar="teradata://host:port", help="the datasets' namespace")
+    parser.add_argument("--dry-run", action="store_true", help="read and build everything, commit nothing")
+    parser.add_argument("--output", type=Path, metavar="EVENTS.jsonl", help="also write every event, one JSON a line")
+
+
+def _store_time_arg(text: str) -> str:
+    try:
+        return format_store_time(parse_iso(text)[0])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time like 2024-06-01T00:00:00Z") from None
+
+
+def _duration_arg(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([smhd]?)", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 10m, 2h or 1d")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "seconds"}[match[2]]
+    return timedelta(**{unit: int(match[1])})
+
+
+def _source_namespace(settings: Settings, args: argparse.Namespace) -> str:
+    if args.namespace:
+        return str(args.namespace)
+    store = settings.store
+    if store.teradata_host:
+        return f"teradata://{store.teradata_host}:{store.teradata_port}"
+    return _teradata_namespace(settings)
+
+
+def _source(settings: Settings) -> TeradataSource | None:
+    """The Teradata system to read (the TERADATA_* settings), or None with a message when none is set."""
+    store = settings.store
+    if not store.teradata_host:
+        print("lineage: reading DBC needs TERADATA_HOST (or an export: --from-csv, --from-export)", file=sys.stderr)
+        return None
+    dsn = Dsn(Dialect.TERADATA, host=store.teradata_host, port=store.teradata_port, user=store.teradata_user,
+              password=store.teradata_password or "", database=store.teradata_database)  # fmt: skip
+    return TeradataSource(dsn)
+
+
+def _writing(stack: ExitStack, settings: Settings) -> tuple[BatchWriter, Store]:
+    store = stack.enter_context(closing(_open(settings)))
+    store.upgrade_schema()
+    return BatchWriter(store, strict=settings.strict), store
+
+
+def _dry_mark(settings: Settings, source: str) -> SourceMark:
+    """A dry run's view of the watermark: read when the store is there and current; nothing is created."""
+    if settings.store.dsn.dialect is Dialect.SQLITE and not Path(settings.store.dsn.path).exists():
+        return SourceMark(None, ())
+    with closing(_open(settings)) as store:
+        return store.source_mark(source) if store.schema_status().current else SourceMark(None, ())
+
+
+def _populate_catalog(settings: Settings, args: argparse.Namespace) -> int:
+    namespace = _source_namespace(settings, args)
+    report = CatalogReport()
+    with ExitStack() as stack:
+        if args.from_csv is not None:
+            rows = catalog_rows_from_csv(args.from_csv)
+            default_time = file_time(args.from_csv)
+        else:
+            source = _source(settings)
+            if source is None:
+                return 2
+            stack.callback(source.close)
+            rows = catalog_rows_live(source, args.database, report)
+            default_time = utc_now().replace(" ", "T", 1) + "Z"
+        sink: Sink = DrySink(strict=settings.strict) if args.dry_run else _writing(stack, settings)[0]
+        output = stack.enter_context(args.output.open("wb")) if args.output else None
+        try:
+            report, counts = populate_catalog(rows, sink, namespace=namespace, default_time=default_time,
+                                              databases=args.database, output=output, report=report)  # fmt: skip
+        except (ExportError, SourceError) as exc:
+            print(f"lineage: {exc}", file=sys.stderr)
+            return 2
+        write = sink.finish()
+    print(f"catalog: tables {report.tables}, views {report.views} ({report.view_events} view lineage events), "
+          f"system database rows skipped {report.skipped_system}")  # fmt: skip
+    if report.columns_view:
+        print(f"catalog: columns from {report.columns_view}; views typed by HELP COLUMN {report.typed_by_help}")
+    for line in counts.lines():
+        print(f"views: {line}")
+    return _print_population_report(write, sink, "catalog: ")
+
+
+def _populate_dbql(settings: Settings, args: argparse.Namespace) -> int:
+    namespace = _source_namespace(settings, args)
+    try:
+        catalog = Catalog.from_csv(args.catalog) if args.catalog else Catalog()
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        print(f"lineage: cannot read the catalog {args.catalog}: {exc}", file=sys.stderr)
+        return 2
+    source_name = dbql_run.source_name(namespace)
+    with ExitStack() as stack:
+        store: Store | None = None
+        if args.dry_run:
+            sink: Sink = DrySink(strict=settings.strict)
+            mark = SourceMark(None, ()) if args.reset_watermark else _dry_mark(settings, source_name)
+        else:
+            sink, store = _writing(stack, settings)
+            if args.reset_watermark:
+                store.reset_mark(source_name)
+                print(f"dbql: watermark and pending queries of {source_name} forgotten")
+            mark = store.source_mark(source_name)
+        text_rows = None
+        source = None
+        if args.from_export is not None:
+            rows = export_rows(args.from_export)
+            now = None
+        else:
+            source = _source(settings)
+            if source is None:
+                return 2
+            stack.callback(source.close)
+            rows, text_rows = live_rows(source, pdcr=args.pdcr)
+            now = datetime.now(UTC)
+        win = dbql_run.window(mark, since=args.since, full=args.full, until=args.until, now=now, lag=args.lag)
+        output = stack.enter_context(args.output.open("wb")) if args.output else None
+        try:
+            report, extractor = dbql_run.run_dbql(
+                store, mark, sink, catalog, namespace=namespace, rows=rows, win=win, text_rows=text_rows,
+                databases=args.database, output=output,
+            )  # fmt: skip
+        except (ExportError, SourceError) as exc:
+            print(f"lineage: {exc}", file=sys.stderr)
+            return 2
+        write = sink.finish()
+        hint = check_rules(source) if source is not None and report.log_rows == 0 else None
+    print(f"dbql: window [{win.low or 'the beginning'}, {win.high or 'the end of the export'}) of CollectTimeStamp")
+    print(f"dbql: queries {report.log_rows}: read {report.queries}, text not come yet {report.pending_new} new and "
+          f"{report.pending_kept} still pending, finished from earlier runs {report.finished}, given up "
+          f"{len(report.given_up)}")  # fmt: skip
+    for query_id in report.given_up:
+        print(f"query {query_id}: given up: its SQL text rows never came")
+    for failure in extractor.failures:
+        print(f"{failure.run_key}:{failure.line}: statement {failure.index + 1} {failure.reason}: {failure.detail}")
+    for line in extractor.counts.lines():
+        print(f"dbql: {line}")
+    if report.skipped_databases:
+        print(f"dbql: events left out by --database {report.skipped_databases}")
+    if hint is not None:
+        print(f"dbql: {hint}")
+    if report.pending_new and not report.queries and not report.finished:  # text for none: no WITH SQL
+        print("dbql: " + NO_SQL_TEXT.format(count=report.pending_new))
+    state = "unchanged (dry run)" if args.dry_run else "now"
+    print(f"dbql: watermark of {source_name} {state}: {report.mark or 'none'}")
+    return _print_population_report(write, sink, "dbql: ")
+
+
+def _print_population_report(write: WriteReport, sink: Sink, prefix: str) -> int:
+    if isinstance(sink, DrySink):
+        for origin, reason in write.rejected:
+            print(f"{origin}: rejected: {reason}")
+        print(f"{prefix}dry run: {sink.prepared} events would be written, rejected {len(write.rejected)}; "
+              "nothing committed")  # fmt: skip
+        return 1 if write.rejected else 0
+    return _print_report(write, prefix)
+
+
+def _teradata_namespace(settings: Settings) -> str:
+    dsn = settings.store.dsn
+    if dsn.dialect is Dialect.TERADATA:
+        return f"teradata://{dsn.host}:{dsn.port}"
+    return "teradata://localhost:1025"
+
+
+def _print_sql_report(report: SqlReport, *, dry_run: bool) -> int:
+    """Failed statements (where to find them), the extractor's counts, then what the store made of the events."""
+    for path, reason in report.unreadable:
+        print(f"{path}: cannot read: {reason}")
+    for failure in report.failures:
+        print(f"{failure.run_key}:{failure.line}: statement {failure.index + 1} {failure.reason}: {failure.detail}")
+    for line in report.counts.lines():
+        print(line)
+    if dry_run:
+        write = report.write
+        for origin, reason in write.rejected:
+            print(f"{origin}: rejected: {reason}")
+        print(
+            f"dry run: nothing committed; {report.counts.events - len(write.rejected)} events valid, "
+            f"{len(write.rejected)} rejected"
+        )
+        return 1 if write.rejected or report.unreadable else 0
+    code = _print_report(report.write, "sql: ")
+    return max(code, 1) if report.unreadable else code
 
 
 def _qvci_check(settings: Settings, args: argparse.Namespace) -> int:

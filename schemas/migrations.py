@@ -48,6 +48,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "OpenLineage event ingestion: raw event archive, run state and times, facets, symlinks, "
         "dataset-level column lineage, hashed keys",
     ),
+    Migration(
+        3,
+        "population_watermarks",
+        "3.0.0",
+        "Population progress: a watermark per source and the items a source has yet to finish",
+    ),
 )
 
 

@@ -10,7 +10,7 @@ Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlStore and implement
 - `_write_rows(connection, write, rows)`: send one table's rows (schemas.sql.upserts.WRITES) in batch order, as
   the backend renders that table's merge rules;
 - `_query(connection, sql, params)` and `_execute(connection, sql, params)` (rows; rows changed): one statement
-  of schemas.sql.purge inside that transaction, bound as `_rows` binds the reads.
+  of schemas.sql.purge or schemas.sql.marks inside that transaction, bound as `_rows` binds the reads.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from schemas.dsn import Dialect
 from schemas.rows import EventRows, make_key
+from schemas.sql import marks, reads
 from schemas.sql import purge as purge_sql
-from schemas.sql import reads
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
 from schemas.sql.upserts import WRITES
@@ -41,12 +41,15 @@ from schemas.store import (
     NamespaceInfo,
     Page,
     Paged,
+    PendingItem,
     RunInfo,
     SearchHit,
     SearchKind,
+    SourceMark,
     TimeWindow,
     WriteOutcome,
 )
+from schemas.times import utc_now
 
 T = TypeVar("T")
 Counts = dict[str, int]
@@ -211,6 +214,48 @@ class SqlStore(SqlReads, Generic[Conn]):
 
     def _write_rows(self, conn: Conn, write: Write, rows: list[Params]) -> None:
         raise NotImplementedError
+
+    # --- population progress --------------------------------------------------------------------------------
+
+    def source_mark(self, source: str) -> SourceMark:
+        key = {"source_id": make_key(source)}
+        found = self._rows(marks.MARK, key)
+        pending = sorted((PendingItem(*row) for row in self._rows(marks.PENDING, key)), key=lambda p: p.item_id)
+        return SourceMark(found[0][0] if found else None, tuple(pending))
+
+    def advance_mark(
+        self, source: str, mark: str | None, *, pending: Sequence[PendingItem] = (), finished: Sequence[str] = ()
+    ) -> None:
+        key = make_key(source)
+
+        def advance(conn: Conn) -> None:
+            now = utc_now()
+            stored = self._query(conn, marks.MARK, {"source_id": key})
+            if mark is not None and not stored:
+                self._execute(conn, marks.INSERT_MARK, {"source_id": key, "source": source, "mark_time": mark,
+                                                        "updated_at": now})  # fmt: skip
+            elif mark is not None and (stored[0][0] is None or mark > reads.read_value(stored[0][0])):
+                self._execute(conn, marks.UPDATE_MARK, {"source_id": key, "mark_time": mark, "updated_at": now})
+            known = {str(row[0]) for row in self._query(conn, marks.PENDING_IDS, {"source_id": key})}
+            for item_id in dict.fromkeys(finished):
+                if item_id in known:
+                    self._execute(conn, marks.DELETE_PENDING, {"source_id": key, "item_id": item_id})
+            for item in {item.item_id: item for item in pending}.values():
+                if item.item_id not in known:
+                    params = {"source_id": key, "item_id": item.item_id, "item_time": item.item_time,
+                              "payload": item.payload, "first_seen_at": now}  # fmt: skip
+                    self._execute(conn, marks.INSERT_PENDING, params)
+
+        self._in_write_transaction(advance)
+
+    def reset_mark(self, source: str) -> None:
+        key = {"source_id": make_key(source)}
+
+        def reset(conn: Conn) -> None:
+            self._execute(conn, marks.RESET_PENDING, key)
+            self._execute(conn, marks.RESET_MARK, key)
+
+        self._in_write_transaction(reset)
 
     def write_batch(self, batch: Sequence[EventRows]) -> list[WriteOutcome]:
         """Write the batch in one transaction; one outcome per event, in order (see Store.write_batch)."""

@@ -185,6 +185,24 @@ class TimeWindow:
     before: str  # inclusive
 
 
+@dataclass(frozen=True, slots=True)
+class PendingItem:
+    """An item a population source has seen but could not finish (a DBQL query whose SQL text rows were not
+    written yet); the next run picks it up whatever its window."""
+
+    item_id: str  # DBQL: the QueryID
+    item_time: str | None  # store-format UTC text: DBQL's CollectTimeStamp of its log row
+    payload: str  # what the source knew of it (JSON), so that it can be finished from the rest alone
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMark:
+    """How far a population source has read: everything before `mark` is committed; `pending` is unfinished."""
+
+    mark: str | None  # store-format UTC text; None: never run (or reset)
+    pending: tuple[PendingItem, ...]
+
+
 # --- the protocol ---------------------------------------------------------------------------------------
 
 
@@ -260,6 +278,24 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # --- population progress (schemas.sql.marks) ------------------------------------------------------------
+
+    def source_mark(self, source: str) -> SourceMark:
+        """The watermark and pending items of a population source ("dbql teradata://host:1025")."""
+        ...
+
+    def advance_mark(
+        self, source: str, mark: str | None, *, pending: Sequence[PendingItem] = (), finished: Sequence[str] = ()
+    ) -> None:
+        """In one transaction: move the mark to `mark` (never backwards; None leaves it), record `pending` items
+        (one already pending keeps its first record) and forget the `finished` ones. Call it only after the events
+        the run read are committed: a run that fails before leaves the mark where it was, and reads again."""
+        ...
+
+    def reset_mark(self, source: str) -> None:
+        """Forget the source's mark and pending items (`--reset-watermark`); lineage rows are never touched."""
+        ...
 
     # --- reads (schemas.sql.reads holds their SQL and result types) -----------------------------------------
     # Reads never wait long for the writer (SQLite: their own read-only connections under WAL). Every id list

@@ -338,6 +338,38 @@ OL_COLUMN_LINEAGE_DATASET = Table(
     since=2,
 )
 
+# A population source's progress (migration 3): how far it has read (`lineage populate dbql`'s watermark per source),
+# and the items it has seen but could not finish yet (a query whose SQL text rows DBQL had not written), which the
+# next run picks up whatever its window. Keyed by source_id = make_key(source) so that no text key is indexed.
+OL_POPULATE_MARK = Table(
+    "OL_POPULATE_MARK",
+    (
+        _vc("source_id", 32, null=False),
+        _vc("source", NAME, null=False),  # "dbql teradata://host:1025", as the population names it
+        _ts("mark_time", 6),  # everything before it has been read and committed
+        _ts("updated_at", 6),
+    ),
+    primary_key=("source_id",),
+    primary_index=("source_id",),
+    unique_pi=True,
+    since=3,
+)
+
+OL_POPULATE_PENDING = Table(
+    "OL_POPULATE_PENDING",
+    (
+        _vc("source_id", 32, null=False),
+        _vc("item_id", 64, null=False),  # DBQL's QueryID as text
+        _ts("item_time", 6),  # the item's own time (CollectTimeStamp of its log row)
+        _clob("payload", since=3),  # what the source knew of the item (its log row as JSON)
+        _ts("first_seen_at", 6),
+    ),
+    primary_key=("source_id", "item_id"),
+    primary_index=("source_id",),  # a source's pending items are read together
+    unique_pi=False,
+    since=3,
+)
+
 SEED_TABLES = (
     OL_NAMESPACE,
     OL_DATASET,
@@ -349,4 +381,12 @@ SEED_TABLES = (
     OL_COLUMN_LINEAGE,
     OL_SCHEMA_VERSION,
 )
-TABLES = (*SEED_TABLES, OL_EVENT, OL_FACET, OL_DATASET_SYMLINK, OL_COLUMN_LINEAGE_DATASET)
+TABLES = (
+    *SEED_TABLES,
+    OL_EVENT,
+    OL_FACET,
+    OL_DATASET_SYMLINK,
+    OL_COLUMN_LINEAGE_DATASET,
+    OL_POPULATE_MARK,
+    OL_POPULATE_PENDING,
+)

@@ -6,6 +6,10 @@ the transformation was said once per output field with `transformationType` (IDE
 `transformationDescription`; 1-0-1 also allowed a free-text `transformation` on an input field. Those
 deprecated forms still produce an edge when an input field has no `transformations`.
 
+A transformation entry may carry the vendor key `x-confidence` (a number from 0 to 1): how sure a producer
+that parses SQL is of the edge (the Teradata SQL extractor, ingest/populate/teradata, sets 0.95/0.85/0.70).
+It becomes OL_COLUMN_LINEAGE.confidence_score; any other value, or none, leaves the score NULL.
+
 The dataset-level `dataset` list names input fields that affect the whole output dataset (filters, joins,
 sorts): each becomes one DatasetEdgeRow for the dataset carrying the facet, never one per output field.
 The dataset carrying the facet is the target, whether the event lists it as an output or an input.
@@ -29,6 +33,8 @@ DESCRIPTION = OL_COLUMN_LINEAGE.column("transformation_description").length
 Transformation = tuple[str | None, str | None, str | None, bool]
 
 NO_TRANSFORMATION: Transformation = (None, None, None, False)
+
+CONFIDENCE_KEY = "x-confidence"  # vendor key on a transformation entry: the edge's confidence_score
 
 # Deprecated `transformationType` values in the 1-2-0 vocabulary: (type, subtype, masking).
 # IDENTITY and MASKED are the two values the old spec defined. MASKED says only that no original data
@@ -92,15 +98,25 @@ def transformation(value: Mapping[str, Any]) -> Transformation:
     )
 
 
-def _transformations(input_field: Mapping[str, Any], fallback: Transformation) -> Iterator[Transformation]:
+def confidence(value: Mapping[str, Any]) -> float | None:
+    """The `x-confidence` of a transformation entry when it is a number from 0 to 1, else None."""
+    score = value.get(CONFIDENCE_KEY)
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+        return None
+    return round(float(score), 2)  # DECIMAL(3,2)
+
+
+def _transformations(
+    input_field: Mapping[str, Any], fallback: Transformation
+) -> Iterator[tuple[Transformation, float | None]]:
     said = False
     for item in as_list(input_field.get("transformations")):
         if isinstance(item, dict):
             said = True
-            yield transformation(item)
+            yield transformation(item), confidence(item)
     if not said:
         legacy = text(input_field.get("transformation"), DESCRIPTION)  # 1-0-1: free text on the input field
-        yield fallback if fallback[2] is not None or legacy is None else (*fallback[:2], legacy, fallback[3])
+        yield (fallback if fallback[2] is not None or legacy is None else (*fallback[:2], legacy, fallback[3])), None
 
 
 def _flag(masking: bool) -> str:
@@ -136,7 +152,7 @@ def column_edges(facet: Mapping[str, Any], target: Target) -> tuple[list[ColumnE
     for item in as_list(facet.get("dataset")):
         source = sources.get(item)
         if source is not None:
-            dataset.extend(_dataset_edge(source, t, target) for t in _transformations(item, NO_TRANSFORMATION))
+            dataset.extend(_dataset_edge(source, t, target) for t, _ in _transformations(item, NO_TRANSFORMATION))
     return fields, dataset
 
 
@@ -149,7 +165,7 @@ def _field_edges(
         source = sources.get(item)
         if source is None:
             continue
-        for kind, subtype, description, masking in _transformations(item, fallback):
+        for (kind, subtype, description, masking), score in _transformations(item, fallback):
             yield ColumnEdgeRow(
                 lineage_id=make_key(
                     source.field_id, target_field_id, kind or "", subtype or "", description or "", _flag(masking)
@@ -169,7 +185,7 @@ def _field_edges(
                 transformation_subtype=subtype,
                 transformation_description=description,
                 masking=masking,
-                confidence_score=None,
+                confidence_score=score,
                 event_time=target.event_time,
             )
 

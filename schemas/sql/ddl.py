@@ -114,6 +114,8 @@ TERADATA_PI_NOTES: dict[str, str] = {
     "OL_FACET": "NUPI on entity_id: all facets of one dataset, job or run are read together.",
     "OL_DATASET_SYMLINK": "NUPI on dataset_id: a dataset's other names are read with it.",
     "OL_COLUMN_LINEAGE_DATASET": "NUPI on target_dataset_id: dataset-level edges are read per output dataset.",
+    "OL_POPULATE_MARK": "UPI on source_id: one row per population source, read and written by its key.",
+    "OL_POPULATE_PENDING": "NUPI on source_id: a source's pending items are read together at the start of a run.",
 }
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from schemas.dsn import Dialect
 from schemas.migrations import Catalog, ColumnInfo
-from schemas.sql import ddl
+from schemas.sql import ddl, marks
 from schemas.sql.params import Params
 from schemas.sql.rules import KEY, Rows, Write, aliases, assignment, insert_value, row_guard
 from schemas.sql.upserts import WRITES
@@ -232,7 +232,8 @@ def _same(value: Any) -> Any:
 # --- reads ------------------------------------------------------------------------------------------------
 
 _READ_TOKENS = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_]\w*)|(?<![.\w])(OL_[A-Z_]+)\b")
-TIMESTAMP_PARAMS = frozenset({"after", "before"})  # compared with TIMESTAMP columns: bound as timestamps
+# Compared with or assigned to TIMESTAMP columns: bound as timestamps.
+TIMESTAMP_PARAMS = frozenset({"after", "before"}) | marks.TIME_PARAMS
 
 
 def read_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tuple[Any, ...]]:
@@ -244,7 +245,8 @@ def read_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tupl
 
 
 def bind_sql(sql: str, params: dict[str, Any], database: str) -> tuple[str, tuple[Any, ...]]:
-    """A `:name` statement (schemas.sql.reads, schemas.sql.purge) with `?` markers and qualified OL_* tables."""
+    """A shared `:name` statement (schemas.sql.reads, schemas.sql.purge, schemas.sql.marks) as Teradata takes it: `?`
+    markers with the values in order of appearance (time parameters cast to TIMESTAMP(6)), OL_* tables qualified."""
     values: list[Any] = []
     names = {table.name for table in TABLES}
 

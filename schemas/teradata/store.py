@@ -61,6 +61,9 @@ TRANSIENT = {
     2801: "duplicate unique primary key (a concurrent writer stored the same event)",
 }
 POOL_SIZE = 4
+# Every session of ours carries this query band, so that `lineage populate dbql` (which leaves out queries banded
+# `LineageServer=...`) never reads the store's own writes back as lineage.
+QUERY_BAND = "SET QUERY_BAND = 'LineageServer=store;' FOR SESSION"
 POOL_WAIT_SECONDS = 30.0
 _CODE = re.compile(r"\[Error (\d+)\]")
 
@@ -194,9 +197,16 @@ class _Pool:
 
     def _open(self, errors: tuple[type[BaseException], ...]) -> Connection:
         try:
-            return self._connect()
+            connection = self._connect()
         except errors as error:
             raise classify(error, "opening a session") from error
+        try:
+            connection.autocommit = True
+            execute(connection, QUERY_BAND)
+        except errors as error:
+            _close_quietly(connection)
+            raise classify(error, "opening a session") from error
+        return connection
 
     def close(self) -> None:
         self.closed = True

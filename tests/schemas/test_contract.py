@@ -334,3 +334,27 @@ def test_every_rule_table_keys_on_the_tables_primary_key() -> None:
     for write in WRITES:
         assert write.key == write.table.primary_key, write.table.name
         assert set(write.columns) <= {c.name for c in write.table.columns}, write.table.name
+
+
+# --- population progress (schemas.sql.marks) ---------------------------------------------------------------
+
+
+def test_a_source_mark_moves_forward_only_and_keeps_its_pending_items(backend: Backend) -> None:
+    from schemas.store import PendingItem
+
+    store, source = backend.store, f"dbql {NS}"
+    assert store.source_mark(source).mark is None and store.source_mark(source).pending == ()
+    first = PendingItem("307188741412345678", T1, '{"QueryID": "307188741412345678"}')
+    store.advance_mark(source, T3, pending=[first])
+    store.advance_mark(source, T2)  # an older mark (a rerun of an older window) never moves it back
+    again = PendingItem(first.item_id, T4, "{}")  # still pending on the next run: the first record stays
+    store.advance_mark(source, None, pending=[again, PendingItem("2", T2, "{}")])
+    mark = store.source_mark(source)
+    assert mark.mark == T3 and [p.item_id for p in mark.pending] == ["2", first.item_id]
+    assert mark.pending[1] == first
+    store.advance_mark(source, T4, finished=[first.item_id, "never pending"])
+    assert store.source_mark(source).mark == T4 and [p.item_id for p in store.source_mark(source).pending] == ["2"]
+    assert store.source_mark("dbql teradata://other:1025").mark is None  # one mark per source
+    store.reset_mark(source)
+    assert store.source_mark(source).mark is None and store.source_mark(source).pending == ()
+    assert backend.query("SELECT COUNT(*) FROM OL_POPULATE_MARK")[0][0] == 0

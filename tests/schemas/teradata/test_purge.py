@@ -7,7 +7,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from schemas.migrations import schema_catalog
+from schemas.migrations import MIGRATIONS, schema_catalog
 from schemas.sql import purge as purge_sql
 from schemas.teradata.store import TeradataStore
 from tests.schemas.teradata.recording import Call, Row, Script
@@ -22,7 +22,7 @@ class OldRows(Script):
     go everywhere; its first batch of key reads answers KEYS, the next none."""
 
     def __init__(self) -> None:
-        super().__init__(DATABASE, schema_catalog(), versions=[1, 2])
+        super().__init__(DATABASE, schema_catalog(), versions=[m.version for m in MIGRATIONS])
         self.served: set[str] = set()
 
     def answer(self, call: Call) -> list[Row]:

@@ -16,10 +16,10 @@ from sqlglot import exp
 
 from ingest.events import Accepted, prepare
 from schemas.dsn import Dialect, parse_dsn
-from schemas.migrations import Catalog, ColumnInfo, schema_catalog
+from schemas.migrations import MIGRATIONS, Catalog, ColumnInfo, schema_catalog
 from schemas.rows import EventRows
 from schemas.sql import backfill, ddl
-from schemas.store import Direction, Page, SearchKind, TimeWindow
+from schemas.store import Direction, Page, PendingItem, SearchKind, TimeWindow
 from schemas.tables import SEED_TABLES, TABLES
 from schemas.teradata import qvci
 from schemas.teradata.store import TeradataStore
@@ -88,7 +88,7 @@ def upgraded_seed_catalog() -> Catalog:
     return Catalog(
         columns={t: frozenset(cols) for t, cols in types.items()},
         indexes=seed.indexes | frozenset(ours),
-        versions=frozenset({1, 2}),
+        versions=frozenset(m.version for m in MIGRATIONS),
         types=types,
         primary_indexes=primary,
         indexed={t: frozenset(cols) for t, cols in indexed.items()},
@@ -135,13 +135,14 @@ def recorded_calls() -> list[Call]:
     store.ping()
     store.write_batch(real_batch())
     read_everything(store)
+    drive_marks(store)
     calls += fresh.calls
 
     seed = seed_script()
     store = store_on(seed)
     store.upgrade_schema()
     seed.catalog = upgraded_seed_catalog()
-    seed.versions = [1, 2]
+    seed.versions = [m.version for m in MIGRATIONS]
     store.write_batch(real_batch())
     calls += seed.calls
 
@@ -154,6 +155,16 @@ def recorded_calls() -> list[Call]:
 
 def _answering(failure: BaseException | None) -> Callable[[Call], BaseException | None]:
     return lambda _call: failure
+
+
+def drive_marks(store: TeradataStore) -> None:
+    """Every statement of a population source's progress: read, first advance (INSERT), a later one (UPDATE),
+    pending items recorded and finished, the reset."""
+    source = "dbql teradata://td.example:1025"
+    store.source_mark(source)
+    pending = PendingItem("307188741412345678", "2024-06-01 10:00:00.000000", '{"QueryID": "307188741412345678"}')
+    store.advance_mark(source, "2024-06-01 11:00:00.000000", pending=[pending])
+    store.reset_mark(source)
 
 
 def read_everything(store: TeradataStore) -> None:
@@ -222,7 +233,8 @@ def test_every_teradata_statement_parses(statement: str) -> None:
     if isinstance(parsed, exp.LockingStatement):  # reads: LOCKING ROW FOR ACCESS <select>
         assert statement.startswith("LOCKING ROW FOR ACCESS SELECT ") and isinstance(parsed.expression, exp.Query)
         return
-    assert isinstance(parsed, exp.Create | exp.Alter | exp.Insert | exp.Merge | exp.Update | exp.Select), type(parsed)
+    kinds = exp.Create | exp.Alter | exp.Insert | exp.Merge | exp.Update | exp.Select | exp.Delete | exp.Set
+    assert isinstance(parsed, kinds), type(parsed)
 
 
 def test_every_parameter_marker_gets_a_value() -> None:

@@ -31,11 +31,11 @@ ADDITIVE = re.compile(
     rf"INSERT INTO {DATABASE}\.OL_SCHEMA_VERSION .*)",
     re.DOTALL,
 )
-READS = re.compile(r"SELECT .*", re.DOTALL)
+READS = re.compile(r"SELECT .*|SET QUERY_BAND = 'LineageServer=store;' FOR SESSION", re.DOTALL)  # and the band
 
 
 def current_script() -> Script:
-    return Script(DATABASE, schema_catalog(), versions=[1, 2])
+    return Script(DATABASE, schema_catalog(), versions=[1, 2, 3])
 
 
 # --- the seed application's database ----------------------------------------------------------------------
@@ -48,9 +48,16 @@ def test_upgrade_of_the_seed_database_is_additive() -> None:
     assert statements and [s for s in sent if not (ADDITIVE.fullmatch(s) or READS.fullmatch(s))] == []
     assert not any(re.search(r"\b(DROP|DELETE|UPDATE|RENAME|MODIFY)\b", s) for s in sent)
     assert all(call.autocommit for call in script.calls)  # ANSI mode: each DDL statement its own transaction
-    assert script.versions == [1, 2]  # the seed's row kept, migration 2 recorded
+    assert script.versions == [1, 2, 3]  # the seed's row kept, migrations 2 and 3 recorded
     creates = {m[1] for s in sent if (m := re.search(r"CREATE MULTISET TABLE \w+\.(OL_\w+)", s))}
-    assert creates == {"OL_EVENT", "OL_FACET", "OL_DATASET_SYMLINK", "OL_COLUMN_LINEAGE_DATASET"}
+    assert creates == {
+        "OL_EVENT",
+        "OL_FACET",
+        "OL_DATASET_SYMLINK",
+        "OL_COLUMN_LINEAGE_DATASET",
+        "OL_POPULATE_MARK",
+        "OL_POPULATE_PENDING",
+    }
     # widened where no index covers the column, keeping its character set and nullability
     assert f"ALTER TABLE {DATABASE}.OL_DATASET_FIELD ADD field_type VARCHAR(4000) CHARACTER SET LATIN" in sent
     assert (
@@ -73,7 +80,7 @@ def test_create_refuses_the_seed_database() -> None:
 def test_create_on_an_empty_database_then_nothing_more() -> None:
     script = Script(DATABASE)
     statements = store_on(script).create_schema()
-    assert sum(s.startswith("INSERT INTO") for s in statements) == 2 and script.versions == [1, 2]
+    assert sum(s.startswith("INSERT INTO") for s in statements) == 3 and script.versions == [1, 2, 3]
     script.catalog = schema_catalog()
     assert store_on(script).upgrade_schema() == []
     assert store_on(script).schema_status().current
@@ -81,7 +88,7 @@ def test_create_on_an_empty_database_then_nothing_more() -> None:
 
 def test_writes_on_the_upgraded_seed_match_its_primary_index_and_fit_its_columns() -> None:
     script = seed_script()
-    script.catalog, script.versions = upgraded_seed_catalog(), [1, 2]
+    script.catalog, script.versions = upgraded_seed_catalog(), [1, 2, 3]
     batch = real_batch()
     outcomes = store_on(script).write_batch(batch)
     assert outcomes.count(WriteOutcome.STORED) == len(batch) - 3
@@ -271,3 +278,14 @@ def test_reads_are_qualified_bound_and_under_an_access_lock() -> None:
     assert values == ("2024-01-01 00:00:00.000000", "v")
     row = (datetime(2024, 1, 2, 3, 4, 5), Decimal("0.85"), "Y  ", "name ", None)
     assert tuple(map(reads.read_value, row)) == ("2024-01-02 03:04:05.000000", 0.85, "Y", "name ", None)
+
+
+def test_every_session_carries_the_band_that_populate_dbql_leaves_out() -> None:
+    from ingest.populate.teradata.dbql import OUR_QUERY_BAND_LIKE
+    from schemas.teradata.store import QUERY_BAND
+
+    script = current_script()
+    store_on(script).ping()
+    assert script.statements()[:2] == [QUERY_BAND, "SELECT 1"]
+    band = QUERY_BAND.split("'")[1]
+    assert re.fullmatch(OUR_QUERY_BAND_LIKE.replace("%", ".*"), band)

@@ -1,0 +1,7 @@
+CREATE VOLATILE TABLE vt1 AS (
+  SELECT cust_id, amt FROM SRC.Ord WHERE ord_dt > DATE '2024-01-01'
+) WITH DATA ON COMMIT PRESERVE ROWS;
+CREATE VOLATILE TABLE vt2 AS (
+  SELECT v.cust_id, SUM(v.amt) AS tot FROM vt1 v GROUP BY v.cust_id
+) WITH DATA ON COMMIT PRESERVE ROWS;
+INSERT INTO DW.Cust_Stat (cust_id, lifetime_amt) SELECT cust_id, tot FROM vt2;

@@ -1,0 +1,4 @@
+CREATE VOLATILE TABLE vt (a INTEGER, b DECIMAL(18,2)) ON COMMIT PRESERVE ROWS;
+INSERT INTO vt SELECT ord_id, amt FROM SRC.Ord WHERE status_cd = 'C';
+INSERT INTO vt SELECT ord_id, price FROM SRC.Line;
+INSERT INTO DW.Ord_Fact (ord_id, amt) SELECT * FROM vt;

@@ -1,0 +1,2 @@
+CREATE TABLE DW.Cust_Copy AS DW.Cust_Dim WITH NO DATA;
+INSERT INTO DW.Cust_Copy SELECT * FROM DW.Cust_Dim WHERE region_cd = 'EU';

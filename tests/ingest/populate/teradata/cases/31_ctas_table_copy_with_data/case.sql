@@ -1,0 +1,1 @@
+CREATE TABLE DW.Prod_Bak AS DW.Prod_Dim WITH DATA;

@@ -1,0 +1,3 @@
+REPLACE VIEW MART.V_Top_Prod AS
+LOCKING ROW FOR ACCESS
+SELECT TOP 10 prod_id, prod_nm, price FROM DW.Prod_Dim ORDER BY price DESC;

@@ -1,0 +1,9 @@
+EXPLAIN INSERT INTO DW.Prod_Dim SELECT * FROM SRC.Prod;
+DELETE FROM DW.Prod_Dim WHERE prod_id IN (SELECT prod_id FROM SRC.Prod);
+INSERT INTO DW.Prod_Dim VALUES (1, 'x', 'A', 1.00);
+COMMENT ON TABLE DW.Prod_Dim AS 'INSERT INTO DW.Prod_Dim SELECT * FROM SRC.Prod';
+HELP TABLE DW.Prod_Dim;
+SHOW TABLE DW.Prod_Dim;
+SEL * FROM SRC.Prod;
+COLLECT STATISTICS COLUMN (prod_id) ON DW.Prod_Dim;
+INSERT INTO DW.Prod_Dim (prod_id) SELECT prod_id FROM SRC.Prod WHERE 'a;b' = 'a;b';
