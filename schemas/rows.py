@@ -26,7 +26,8 @@ def make_key(*parts: str) -> str:
     return hashlib.sha256(KEY_SEPARATOR.join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# A UUID, bare or as its URN (RFC 9562 section 4): `urn:uuid:<u>` and `<u>` name the same run.
+_UUID = re.compile(r"(?:urn:uuid:)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})", re.IGNORECASE)
 
 
 def is_uuid(text: str) -> bool:
@@ -34,8 +35,10 @@ def is_uuid(text: str) -> bool:
 
 
 def run_key(run_id: str) -> str:
-    """A run's id as stored: UUIDs compare case-insensitively, so in lower case; other ids as given."""
-    return run_id.lower() if is_uuid(run_id) else run_id
+    """A run's id as stored: a UUID (bare or `urn:uuid:`) in lower case without the URN prefix, as UUIDs compare
+    case-insensitively and the URN is the same UUID; other ids as given."""
+    match = _UUID.fullmatch(run_id)
+    return match.group(1).lower() if match else run_id
 
 
 def namespace_key(namespace: str) -> str:

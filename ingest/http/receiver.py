@@ -106,7 +106,14 @@ async def post_event(request: web.Request) -> web.Response:
     if isinstance(value, list):
         metrics.events_rejected.inc(reason=WrongShape.code)
         raise WrongShape("the body is a JSON array: send one event here, or the array to /api/v1/lineage/batch")
-    result = prepare(value, body.decode("utf-8"), strict=request.app[SETTINGS].strict, received_at=utc_now())
+    settings = request.app[SETTINGS]
+    result = prepare(
+        value,
+        body.decode("utf-8"),
+        strict=settings.strict,
+        received_at=utc_now(),
+        future_skew=settings.max_future_skew,
+    )
     if not isinstance(result, Accepted):
         metrics.events_rejected.inc(reason=InvalidEvent.code)
         raise InvalidEvent(f"the event is not valid: {result.errors[0]}", [(p.path, p.message) for p in result.errors])
@@ -151,7 +158,9 @@ async def post_batch(request: web.Request) -> web.Response:
     received_at = utc_now()
     texts = element_texts(body.decode("utf-8"))
     for index, (element, payload) in enumerate(zip(value, texts, strict=True)):
-        result = prepare(element, payload, strict=settings.strict, received_at=received_at)
+        result = prepare(
+            element, payload, strict=settings.strict, received_at=received_at, future_skew=settings.max_future_skew
+        )
         if isinstance(result, Accepted):
             accepted.append((index, result))
         else:

@@ -230,6 +230,27 @@ def test_fail_and_complete_are_ordered_by_time(store: Store, query: Query) -> No
     assert run_state(query)[:4] == ("FAIL", T4, None, T4)
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "final"),
+    [
+        (RunState.FAIL, RunState.COMPLETE, RunState.FAIL),  # arrival order decided this one: COMPLETE won
+        (RunState.COMPLETE, RunState.FAIL, RunState.FAIL),
+        (RunState.COMPLETE, RunState.ABORT, RunState.ABORT),
+        (RunState.ABORT, RunState.COMPLETE, RunState.ABORT),
+        (RunState.FAIL, RunState.ABORT, RunState.FAIL),
+    ],
+)
+def test_two_terminal_states_at_one_time_end_the_same_whatever_their_order(
+    store: Store, query: Query, first: RunState, second: RunState, final: RunState
+) -> None:
+    """The state of the latest eventTime wins; at one time FAIL beats ABORT beats COMPLETE, in any order."""
+    store.write_batch([event("first", T2, runs=(run(first, T2),))])
+    store.write_batch([event("second", T2, runs=(run(second, T2),))])
+    assert run_state(query)[:4] == (final.value, T2, None, T2)
+    store.write_batch([event("later", T3, runs=(run(RunState.COMPLETE, T3),))])
+    assert run_state(query)[:4] == ("COMPLETE", T3, None, T3)  # a later terminal state wins over any
+
+
 def test_stateless_rows_never_change_the_state(store: Store, query: Query) -> None:
     store.write_batch([event("start", T1, runs=(run(RunState.START, T1, root_run_id="root"),))])
     stub = run(None, T2, job_id="another-job", producer=None)

@@ -115,7 +115,7 @@ async def test_batch_elements_are_archived_as_sent(make_client: MakeClient, tmp_
     event = load_event("compat__minimal__simple_run_event.json")
     event["run"]["facets"] = {"big": {"_producer": "https://p", "_schemaURL": "https://s", "rows": 0}}
     text = orjson.dumps(event).decode().replace('"rows":0', '"rows":12345678901234567890')
-    body = f'[ {first} ,\n\t{text}  ]'
+    body = f"[ {first} ,\n\t{text}  ]"
     response = await client.post("/api/v1/lineage/batch", data=body.encode())
     assert response.status == 200 and (await response.json())["status"] == "success", await response.text()
     stored = {payload for (payload,) in rows(tmp_path, "SELECT payload FROM OL_EVENT")}
@@ -210,3 +210,18 @@ async def test_ready_and_metrics(make_client: MakeClient) -> None:
     assert "lineage_events_accepted_total 1" in text
     assert "lineage_batch_size_events_count 1" in text
     assert 'lineage_http_requests_total{route="/api/v1/lineage",method="POST",status="201"} 1' in text
+
+
+async def test_an_event_from_the_far_future_is_refused(make_client: MakeClient, tmp_path: Path) -> None:
+    """One event dated 9999 would stay its run's and job's latest forever: past LINEAGE_MAX_FUTURE_SKEW, a 400."""
+    event = load_event("compat__minimal__simple_run_event.json")
+    client = await make_client(LINEAGE_MAX_FUTURE_SKEW="60")
+    far = await client.post("/api/v1/lineage", data=orjson.dumps({**event, "eventTime": "9999-01-01T00:00:00Z"}))
+    assert far.status == 400
+    assert [d["path"] for d in (await far.json())["details"]] == ["eventTime"]
+    batch = await client.post(
+        "/api/v1/lineage/batch", data=orjson.dumps([{**event, "eventTime": "9999-01-01T00:00:00Z"}])
+    )
+    assert (await batch.json())["failed_events"][0]["reason"].startswith("eventTime: more than 60 s ahead")
+    assert rows(tmp_path, "SELECT COUNT(*) FROM OL_EVENT") == [(0,)]
+    assert (await client.post("/api/v1/lineage", data=orjson.dumps(event))).status == 201
