@@ -48,6 +48,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "OpenLineage event ingestion: raw event archive, run state and times, facets, symlinks, "
         "dataset-level column lineage, hashed keys",
     ),
+    Migration(
+        3,
+        "folded_names",
+        "2.1.0",
+        "Unicode case-folded names for search and a hashed database key for database lineage, filled for old rows",
+    ),
 )
 
 

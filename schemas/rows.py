@@ -27,6 +27,8 @@ def make_key(*parts: str) -> str:
 
 
 # A UUID, bare or as its URN (RFC 9562 section 4): `urn:uuid:<u>` and `<u>` name the same run.
+FOLDED_WIDTH = 4000  # schemas.tables.NAME, the width of every name column and of its folded copy
+
 _UUID = re.compile(r"(?:urn:uuid:)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})", re.IGNORECASE)
 
 
@@ -39,6 +41,26 @@ def run_key(run_id: str) -> str:
     case-insensitively and the URN is the same UUID; other ids as given."""
     match = _UUID.fullmatch(run_id)
     return match.group(1).lower() if match else run_id
+
+
+def fold(name: str) -> str:
+    """A name as search and database look-ups compare it: Unicode case folding, done here and never by SQL.
+
+    SQLite's LOWER folds ASCII only, and PostgreSQL's under the stores' byte-order collation too, so `ÉTÉ`
+    would never meet `été`; a folded copy written beside the name compares the same on every backend. Cut to
+    the name's width: folding can lengthen a text (`ß` folds to `ss`)."""
+    return name.casefold()[:FOLDED_WIDTH]
+
+
+def database_key(database: str) -> str:
+    """The key of a database, whatever the case it is spelled in (OL_DATASET.database_key)."""
+    return make_key("database", fold(database))
+
+
+def name_database_key(name: str) -> str | None:
+    """The database_key of a Teradata-style `database.table` name (its first dotted part); None without one."""
+    database, dot, table = name.partition(".")
+    return database_key(database) if dot and database and table else None
 
 
 def namespace_key(namespace: str) -> str:
