@@ -181,3 +181,19 @@ async def test_v2_edges_always_carry_a_confidence_score(
     edges = body["graph"]["edges"]
     assert edges and all("confidenceScore" in e for e in edges)
     assert all(e["confidenceScore"] is None or 0 <= e["confidenceScore"] <= 1 for e in edges)
+
+
+async def test_v2_search_and_database_lineage_fold_non_ascii_case(
+    aiohttp_client: Any, make_app: AppFactory, store: SqliteStore
+) -> None:
+    client = await client_for(aiohttp_client, make_app, store)
+    ingest(store, [run_writing("ÉTÉ.VENTES", ["MONTANT"])])
+    found = await (await client.get(f"{V2}/search?q={q('été')}")).json()
+    assert [d["name"] for d in found["databases"]] == ["ÉTÉ"] and found["databases"][0]["tableCount"] == 1
+    assert [d["name"] for d in found["datasets"]] == ["ÉTÉ.VENTES"]
+    assert [d["name"] for d in (await (await client.get(f"{V2}/datasets/search?q={q('Été')}")).json())["datasets"]] == [
+        "ÉTÉ.VENTES"
+    ]
+    database = await client.get(f"{V2}/lineage/database/{q('été')}")
+    assert database.status == 200
+    assert [n["id"] for n in (await database.json())["graph"]["nodes"]] == ["ÉTÉ.VENTES.MONTANT"]
