@@ -2,14 +2,19 @@
 
 Re-serialising a decoded element would not be the event as sent: an integer past 64 bits decodes to a float
 (orjson), so `12345678901234567890` would be archived as `1.2345678901234567e19`, and key order, spacing and
-escapes would change. Only strings and the structural characters are visited (the regular expression skips
-everything else in C), so the cost grows with the number of strings and brackets, not of bytes.
+escapes would change. The standard library's C scanner (`JSONDecoder.raw_decode`) says where each element
+ends; it recurses once per nesting level, so an element nested deeper than the interpreter's recursion limit
+allows (LINEAGE_MAX_JSON_DEPTH may be set up to 1000) is cut out by a flat scan of strings and brackets
+instead, about five times slower.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
+_DECODER = json.JSONDecoder()
+_BLANKS = re.compile(r"[ \t\r\n]*")  # JSON's whitespace (RFC 8259 section 2)
 # A JSON string (escapes included), or one of the characters that open, close or separate values.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]', re.DOTALL)
 _OPEN = frozenset("[{")
@@ -19,14 +24,44 @@ _CLOSE = frozenset("]}")
 def element_texts(text: str) -> list[str]:
     """The text of every top-level element of `text`, a JSON array that a JSON parser has accepted.
 
-    Blanks around an element are not part of it. ValueError when `text` is not an array.
+    Blanks around an element are not part of it. ValueError when `text` is not a JSON array.
     """
-    start = text.find("[")
-    if start < 0 or text[:start].strip("\ufeff \t\r\n"):
+    start = _array_start(text)
+    try:
+        return _decoded_texts(text, start)
+    except RecursionError:
+        return scanned_texts(text, start)
+
+
+def _array_start(text: str) -> int:
+    """The index just past the `[` that opens the array (after a byte order mark and blanks)."""
+    start = _BLANKS.match(text, 1 if text.startswith("\ufeff") else 0).end()
+    if not text.startswith("[", start):
         raise ValueError("not a JSON array")
+    return start + 1
+
+
+def _decoded_texts(text: str, start: int) -> list[str]:
     elements: list[str] = []
-    depth = 0
-    begin = start + 1
+    index = _BLANKS.match(text, start).end()
+    if text.startswith("]", index):
+        return elements
+    while True:
+        _, end = _DECODER.raw_decode(text, index)
+        elements.append(text[index:end])
+        index = _BLANKS.match(text, end).end()
+        if text.startswith("]", index):
+            return elements
+        if not text.startswith(",", index):
+            raise ValueError(f"expected , or ] at character {index}")
+        index = _BLANKS.match(text, index + 1).end()
+
+
+def scanned_texts(text: str, start: int) -> list[str]:
+    """The same texts, by a flat scan that never recurses: only strings and structural characters are visited."""
+    elements: list[str] = []
+    depth = 1
+    begin = start
     for token in _TOKEN.finditer(text, start):
         char = token.group()
         if char in _OPEN:
@@ -34,15 +69,11 @@ def element_texts(text: str) -> list[str]:
         elif char in _CLOSE:
             depth -= 1
             if depth == 0:
-                _add(elements, text[begin : token.start()])
+                last = text[begin : token.start()].strip(" \t\r\n")
+                if last or elements:  # `[]` has no element
+                    elements.append(last)
                 return elements
         elif char == "," and depth == 1:
-            _add(elements, text[begin : token.start()])
+            elements.append(text[begin : token.start()].strip(" \t\r\n"))
             begin = token.end()
     raise ValueError("the JSON array is not closed")
-
-
-def _add(elements: list[str], piece: str) -> None:
-    element = piece.strip(" \t\r\n")
-    if element or elements:  # `[]` has no element; `[1,]` is not JSON and never reaches here
-        elements.append(element)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.events.json_array import element_texts
+from ingest.events.json_array import element_texts, scanned_texts
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 values = st.recursive(
@@ -25,6 +25,7 @@ def test_every_element_parses_back(items: list[Any], indent: int | None, separat
     pieces = element_texts(text)
     assert [orjson.loads(piece) for piece in pieces] == orjson.loads(text)
     assert all(piece == piece.strip() for piece in pieces)
+    assert scanned_texts(text, text.index("[") + 1) == pieces  # the flat scan cuts the same texts
 
 
 @pytest.mark.parametrize(
@@ -38,9 +39,15 @@ def test_every_element_parses_back(items: list[Any], indent: int | None, separat
 )
 def test_element_texts(text: str, pieces: list[str]) -> None:
     assert element_texts(text) == pieces
+    assert scanned_texts(text, text.index("[") + 1) == pieces
 
 
-@pytest.mark.parametrize("text", ['{"a": 1}', "[1, 2"])
+def test_an_element_nested_past_the_recursion_limit_is_cut_by_the_flat_scan() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    assert element_texts(f"[{deep}, 1]") == [deep, "1"]
+
+
+@pytest.mark.parametrize("text", ['{"a": 1}', "[1, 2", "[1 2]"])
 def test_not_an_array(text: str) -> None:
     with pytest.raises(ValueError):
         element_texts(text)
