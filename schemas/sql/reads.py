@@ -1,7 +1,7 @@
 """What the query layer reads, as data: the result types, the SELECT statements, and paging per dialect.
 
-The statements are written in the SQL that SQLite, PostgreSQL and Teradata share (`||`, LOWER, LIKE ...
-ESCAPE, CASE, UNION ALL, `:name` parameters which a PostgreSQL store rewrites to `%(name)s` and a Teradata
+The statements are written in the SQL that SQLite, PostgreSQL and Teradata share (`||`, LIKE ... ESCAPE,
+CASE, UNION ALL, `:name` parameters which a PostgreSQL store rewrites to `%(name)s` and a Teradata
 store to `?`), with two markers a store fills before running them:
 
 - `{ids}` (or another `{name}`) is an IN list, expanded by `in_list` into `:ids_0, :ids_1, ...`; lists are
