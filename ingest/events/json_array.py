@@ -14,7 +14,7 @@ import json
 import re
 
 _DECODER = json.JSONDecoder()
-_BLANKS = re.compile(r"[ \t\r\n]*")  # JSON's whitespace (RFC 8259 section 2)
+BLANKS = " \t\r\n"  # JSON's whitespace (RFC 8259 section 2)
 # A JSON string (escapes included), or one of the characters that open, close or separate values.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]', re.DOTALL)
 _OPEN = frozenset("[{")
@@ -35,26 +35,32 @@ def element_texts(text: str) -> list[str]:
 
 def _array_start(text: str) -> int:
     """The index just past the `[` that opens the array (after a byte order mark and blanks)."""
-    start = _BLANKS.match(text, 1 if text.startswith("\ufeff") else 0).end()
+    start = _skip_blanks(text, 1 if text.startswith("\ufeff") else 0)
     if not text.startswith("[", start):
         raise ValueError("not a JSON array")
     return start + 1
 
 
+def _skip_blanks(text: str, index: int) -> int:
+    while index < len(text) and text[index] in BLANKS:
+        index += 1
+    return index
+
+
 def _decoded_texts(text: str, start: int) -> list[str]:
     elements: list[str] = []
-    index = _BLANKS.match(text, start).end()
+    index = _skip_blanks(text, start)
     if text.startswith("]", index):
         return elements
     while True:
         _, end = _DECODER.raw_decode(text, index)
         elements.append(text[index:end])
-        index = _BLANKS.match(text, end).end()
+        index = _skip_blanks(text, end)
         if text.startswith("]", index):
             return elements
         if not text.startswith(",", index):
             raise ValueError(f"expected , or ] at character {index}")
-        index = _BLANKS.match(text, index + 1).end()
+        index = _skip_blanks(text, index + 1)
 
 
 def scanned_texts(text: str, start: int) -> list[str]:
@@ -69,11 +75,11 @@ def scanned_texts(text: str, start: int) -> list[str]:
         elif char in _CLOSE:
             depth -= 1
             if depth == 0:
-                last = text[begin : token.start()].strip(" \t\r\n")
+                last = text[begin : token.start()].strip(BLANKS)
                 if last or elements:  # `[]` has no element
                     elements.append(last)
                 return elements
         elif char == "," and depth == 1:
-            elements.append(text[begin : token.start()].strip(" \t\r\n"))
+            elements.append(text[begin : token.start()].strip(BLANKS))
             begin = token.end()
     raise ValueError("the JSON array is not closed")
