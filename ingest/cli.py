@@ -170,7 +170,13 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     store = _open(settings)
     try:
         store.upgrade_schema()
-        report = ingest_paths(store, args.paths, strict=args.strict or settings.strict, progress=_progress_bar())
+        report = ingest_paths(
+            store,
+            args.paths,
+            strict=args.strict or settings.strict,
+            progress=_progress_bar(),
+            future_skew=settings.max_future_skew,
+        )
     finally:
         store.close()
     return _print_report(report)

@@ -284,6 +284,16 @@ class Settings:
             cast=_choice("lenient", "strict"),
         ),
     )
+    max_future_skew: int = field(
+        default=86_400,
+        metadata=variable(
+            "LINEAGE_MAX_FUTURE_SKEW",
+            "seconds an eventTime may lie ahead of the server's clock; a later event is refused (400 INVALID_EVENT)",
+            "serve, ingest",
+            low=0,
+            high=10 * 366 * 86_400,
+        ),
+    )
     log_level: str = field(
         default="info",
         metadata=variable(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from query.errors import AmbiguousDataset, not_found
+from query.shapes import field_order
 from schemas.rows import dataset_key, field_key, job_key, namespace_key
 from schemas.store import DatasetInfo, FieldInfo, JobInfo, NamespaceInfo, Store
 
@@ -63,6 +64,15 @@ class FieldRef:
 
 
 def field_ref(store: Store, dataset: DatasetInfo, name: str) -> FieldRef:
+    """The field of that exact name, else the one the dataset's schema spells otherwise in case or blanks (the
+    Teradata application compared `UPPER(TRIM(name))`); a name no schema lists names the field as given."""
     field_id = field_key(dataset.namespace_uri, dataset.name, name)
     known = store.fields_by_ids([field_id])
-    return FieldRef(field_id, dataset, name, known[0] if known else None)
+    if known:
+        return FieldRef(field_id, dataset, name, known[0])
+    wanted = name.strip().casefold()
+    fields = store.fields([dataset.dataset_id])
+    alike = sorted((f for f in fields if f.name.strip().casefold() == wanted), key=field_order)
+    if alike:
+        return FieldRef(alike[0].field_id, dataset, alike[0].name, alike[0])
+    return FieldRef(field_id, dataset, name, None)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 class HttpError(Exception):
     """A refusal the client sees: `status` and a stable `code` (set by each subclass), a sentence, per-path
     details, headers to send with it (WWW-Authenticate, ...), and `fields`: members shown beside the error's
-    own in the body (a batch's tally, the readiness checks)."""
+    own in the body (the readiness checks)."""
 
     status: ClassVar[int]
     code: ClassVar[str]

@@ -54,6 +54,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "3.0.0",
         "Population progress: a watermark per source and the items a source has yet to finish",
     ),
+    Migration(
+        4,
+        "folded_names",
+        "3.1.0",
+        "Unicode case-folded names for search and a hashed database key for database lineage, filled for old rows",
+    ),
 )
 
 

@@ -26,7 +26,10 @@ def make_key(*parts: str) -> str:
     return hashlib.sha256(KEY_SEPARATOR.join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# A UUID, bare or as its URN (RFC 9562 section 4): `urn:uuid:<u>` and `<u>` name the same run.
+FOLDED_WIDTH = 4000  # schemas.tables.NAME, the width of every name column and of its folded copy
+
+_UUID = re.compile(r"(?:urn:uuid:)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})", re.IGNORECASE)
 
 
 def is_uuid(text: str) -> bool:
@@ -34,8 +37,30 @@ def is_uuid(text: str) -> bool:
 
 
 def run_key(run_id: str) -> str:
-    """A run's id as stored: UUIDs compare case-insensitively, so in lower case; other ids as given."""
-    return run_id.lower() if is_uuid(run_id) else run_id
+    """A run's id as stored: a UUID (bare or `urn:uuid:`) in lower case without the URN prefix, as UUIDs compare
+    case-insensitively and the URN is the same UUID; other ids as given."""
+    match = _UUID.fullmatch(run_id)
+    return match.group(1).lower() if match else run_id
+
+
+def fold(name: str) -> str:
+    """A name as search and database look-ups compare it: Unicode case folding, done here and never by SQL.
+
+    SQLite's LOWER folds ASCII only, and PostgreSQL's under the stores' byte-order collation too, so `ÉTÉ`
+    would never meet `été`; a folded copy written beside the name compares the same on every backend. Cut to
+    the name's width: folding can lengthen a text (`ß` folds to `ss`)."""
+    return name.casefold()[:FOLDED_WIDTH]
+
+
+def database_key(database: str) -> str:
+    """The key of a database, whatever the case it is spelled in (OL_DATASET.database_key)."""
+    return make_key("database", fold(database))
+
+
+def name_database_key(name: str) -> str | None:
+    """The database_key of a Teradata-style `database.table` name (its first dotted part); None without one."""
+    database, dot, table = name.partition(".")
+    return database_key(database) if dot and database and table else None
 
 
 def namespace_key(namespace: str) -> str:

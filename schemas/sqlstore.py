@@ -22,7 +22,7 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar, cast
 
 from schemas.dsn import Dialect
-from schemas.rows import EventRows, make_key
+from schemas.rows import EventRows, database_key, make_key
 from schemas.sql import marks, reads
 from schemas.sql import purge as purge_sql
 from schemas.sql.reads import Params
@@ -154,7 +154,7 @@ class SqlReads:
         return [d for d in found if d.name == name]  # a hash match is checked against the name itself
 
     def datasets_in_database(self, database: str, limit: int) -> list[DatasetInfo]:
-        params = {"prefix": reads.like_pattern(database + ".", prefix_only=True)}
+        params = {"database_key": database_key(database)}
         page = self._paged(DatasetInfo, reads.DATASETS_IN_DATABASE, reads.DATASET_ORDER, params, Page(limit))
         return page.items
 

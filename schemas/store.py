@@ -332,7 +332,8 @@ class Store(Protocol):
         ...
 
     def datasets_in_database(self, database: str, limit: int) -> list[DatasetInfo]:
-        """Datasets named `<database>.<anything>` (case-insensitive), ordered by name, at most `limit`."""
+        """Datasets named `<database>.<table>` (the database in any case, Unicode's rules), ordered by name, at
+        most `limit`."""
         ...
 
     def fields(self, dataset_ids: Sequence[str]) -> list[FieldInfo]:

@@ -108,11 +108,17 @@ OL_DATASET = Table(
         _ts("updated_at"),
         _flag("is_active", "Y"),
         _vc("name_key", 32, since=2),  # make_key(name): find a dataset by its name alone
+        _vc("name_fold", NAME, since=4),  # schemas.rows.fold(name): what search compares, never indexed
+        _vc("database_key", 32, since=4),  # schemas.rows.name_database_key(name): the datasets of one database
     ),
     primary_key=("dataset_id",),
     primary_index=("dataset_id",),
     unique_pi=True,
-    indexes=(Index("idx_ol_dataset_ns", ("namespace_id",), since=1), Index("idx_ol_dataset_name_key", ("name_key",))),
+    indexes=(
+        Index("idx_ol_dataset_ns", ("namespace_id",), since=1),
+        Index("idx_ol_dataset_name_key", ("name_key",)),
+        Index("idx_ol_dataset_db_key", ("database_key",), since=4),
+    ),
 )
 
 OL_DATASET_FIELD = Table(
@@ -127,6 +133,7 @@ OL_DATASET_FIELD = Table(
         Column("nullable", ColType.CHAR, 1),
         _ts("created_at"),
         _ts("updated_at", since=2),
+        _vc("field_name_fold", NAME, since=4),  # schemas.rows.fold(field_name): what search compares
     ),
     primary_key=("field_id",),
     primary_index=("dataset_id",),  # a dataset's fields are read together
@@ -146,6 +153,7 @@ OL_JOB = Table(
         _ts("updated_at"),
         _vc("name_key", 32, since=2),
         _vc("parent_job_id", 256, since=2),
+        _vc("name_fold", NAME, since=4),  # schemas.rows.fold(name): what search compares
     ),
     primary_key=("job_id",),
     primary_index=("job_id",),

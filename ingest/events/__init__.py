@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingest.events.mapping import map_event
-from ingest.events.validation import Problem, validate_event
+from ingest.events.validation import FutureBound, Problem, validate_event
 from schemas.rows import EventRows
 
 
@@ -28,9 +28,15 @@ class Rejected:
         return "; ".join(str(problem) for problem in self.errors)
 
 
-def prepare(value: object, payload: str, *, strict: bool, received_at: str) -> Accepted | Rejected:
-    """Validate one event and map it to rows. Pure: no I/O, safe to call from any thread."""
-    validation = validate_event(value, strict=strict)
+def prepare(
+    value: object, payload: str, *, strict: bool, received_at: str, future_skew: int | None = None
+) -> Accepted | Rejected:
+    """Validate one event and map it to rows. Pure: no I/O, safe to call from any thread.
+
+    With `future_skew` (seconds, LINEAGE_MAX_FUTURE_SKEW), an eventTime later than `received_at` plus the
+    skew is refused: one event dated 9999 would otherwise stay its run's and job's latest forever."""
+    latest = None if future_skew is None else FutureBound.after(received_at, future_skew)
+    validation = validate_event(value, strict=strict, latest=latest)
     if validation.errors:
         return Rejected(validation.errors)
     if validation.kind is None or not isinstance(value, dict):

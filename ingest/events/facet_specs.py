@@ -51,10 +51,11 @@ class Spec:
     kind: Kind
     fmt: str | None = None  # STRING: "date-time", "uri", "uuid" or "run-id"
     enum: frozenset[str] | None = None  # STRING: the allowed values
-    non_empty: bool = False  # STRING: "" is refused (identities)
+    non_empty: bool = False  # STRING: "" and blanks alone are refused (identities)
     max_len: int | None = None  # STRING: longer is refused (identities, field names)
     items: Spec | None = None  # ARRAY: every item
     values: Spec | None = None  # MAP: every value
+    keys: Spec | None = None  # MAP: every key (a STRING spec), when the keys are names the store keeps
     props: dict[str, Spec] = field(default_factory=dict)  # OBJECT: known properties
     required: tuple[str, ...] = ()  # OBJECT: properties that must be present
 
@@ -67,8 +68,8 @@ def a(items: Spec) -> Spec:
     return Spec(Kind.ARRAY, items=items)
 
 
-def m(values: Spec) -> Spec:
-    return Spec(Kind.MAP, values=values)
+def m(values: Spec, keys: Spec | None = None) -> Spec:
+    return Spec(Kind.MAP, values=values, keys=keys)
 
 
 def o(required: tuple[str, ...] = (), **props: Spec) -> Spec:
@@ -113,7 +114,10 @@ _INPUT_FIELD = o(
 )
 _COLUMN_LINEAGE = o(
     ("fields",),
-    fields=m(o(("inputFields",), inputFields=a(_INPUT_FIELD), transformationDescription=STR, transformationType=STR)),
+    fields=m(
+        o(("inputFields",), inputFields=a(_INPUT_FIELD), transformationDescription=STR, transformationType=STR),
+        keys=FIELD,  # an output field's name: stored as the edge's target_field
+    ),
     dataset=a(_INPUT_FIELD),
 )
 

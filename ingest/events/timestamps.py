@@ -1,21 +1,29 @@
-"""OpenLineage's rules for its times (ISO 8601 date-times), on top of schemas.times.
+"""OpenLineage's rules for its times (RFC 3339 date-times), on top of schemas.times.
 
-The spec requires a date-time with an offset; a date alone is not one. Producers that omit the offset
-(Marquez accepts such events) are read as UTC and the validator says so in a warning. Digits past
-microseconds (nanosecond clocks) are dropped: the raw event keeps them.
+The spec's `date-time` is RFC 3339's (section 5.6): `2024-08-06T13:26:54.34+02:00`, `T` or `t` (or a blank,
+which the RFC allows for readability) between date and time, `Z` or an offset. Nothing else of ISO 8601 is
+read: no week or ordinal dates, no basic format (`20240806T132654Z`), no trailing characters (a NUL, say),
+which Python's fromisoformat would accept or ignore. Producers that omit the offset (Marquez accepts such
+events) are read as UTC and the validator says so in a warning. Digits past microseconds (nanosecond
+clocks) are dropped: the raw event keeps them.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from schemas.times import format_store_time, parse_iso
 
+# ASCII digits only: `\d` alone would match other scripts' digits.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})?", re.ASCII)
+
 
 def parse_time(value: str) -> tuple[datetime, bool]:
-    """The instant in UTC, and whether the text carried an offset. ValueError when it is not a date-time."""
-    if "T" not in value and " " not in value:
-        raise ValueError("not an ISO 8601 date-time")
+    """The instant in UTC, and whether the text carried an offset. ValueError when it is not an RFC 3339
+    date-time (the offset aside) or names no real instant."""
+    if _RFC3339.fullmatch(value) is None:
+        raise ValueError("not an RFC 3339 date-time")
     return parse_iso(value)
 
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 
-from ingest.events.facet_specs import IDENT, ROW_FACETS, RUN_ID, STANDARD_FACETS, Kind, Place, Spec, o
+from ingest.events.facet_specs import IDENT, NAME_LIMIT, ROW_FACETS, RUN_ID, STANDARD_FACETS, Kind, Place, Spec, o
 from ingest.events.timestamps import parse_time
 from schemas.rows import EventKind, RunState, is_uuid
+from schemas.times import parse_store_time
 
 FACET_NAME_LIMIT = 512
+SHOWN_KEY = 64  # characters of a key a problem's path shows
 EVENT_TYPES = frozenset({*RunState, "OTHER"})  # RunEvent.eventType in spec 2-0-2
 
 # A run id that is not a UUID is kept when it is a plain token that fits the column (the OpenLineage
@@ -43,6 +46,22 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+
+@dataclass(frozen=True, slots=True)
+class FutureBound:
+    """The latest eventTime accepted: the time of arrival plus the allowed skew of the producer's clock."""
+
+    moment: datetime
+    skew: int  # seconds, as LINEAGE_MAX_FUTURE_SKEW says
+
+    @classmethod
+    def after(cls, received_at: str, skew: int) -> FutureBound | None:
+        """`skew` seconds past `received_at` (store text); None when that lies past the year 9999."""
+        try:
+            return cls(parse_store_time(received_at) + timedelta(seconds=skew), skew)
+        except OverflowError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +98,14 @@ def event_kind(value: Mapping[str, object]) -> EventKind | None:
     return None
 
 
-def validate_event(value: object, *, strict: bool = False) -> Validation:
-    """Validate one decoded JSON value. `strict` turns standard facets' schema breaks into errors."""
+def validate_event(value: object, *, strict: bool = False, latest: FutureBound | None = None) -> Validation:
+    """Validate one decoded JSON value. `strict` turns standard facets' schema breaks into errors; `latest`
+    refuses an eventTime past it (the server's clock plus LINEAGE_MAX_FUTURE_SKEW)."""
     if not isinstance(value, dict):
         return Validation(None, (Problem("", "an event must be a JSON object"),), ())
     report = _Report(strict)
     kind = event_kind(value)
-    _check_envelope(value, kind, report)
+    _check_envelope(value, kind, report, latest)
     if kind is None:
         report.error("", "not an OpenLineage event: it has no run, job or dataset")
     else:
@@ -126,6 +146,11 @@ def _key_part(key: str) -> str:
     return '["' + key.replace("\\", "\\\\").replace('"', '\\"') + '"]'
 
 
+def _shown(key: str) -> str:
+    """A key as a path shows it: a long one cut, so that an error about its length stays short."""
+    return key if len(key) <= SHOWN_KEY else key[:SHOWN_KEY] + "..."
+
+
 def _placeholder(text: str, message: str) -> str:
     if "{{" in text or "${" in text:
         return f"{message} (looks like a template placeholder)"
@@ -135,8 +160,10 @@ def _placeholder(text: str, message: str) -> str:
 # --- envelope -----------------------------------------------------------------------------------------------
 
 
-def _check_envelope(event: dict[str, object], kind: EventKind | None, report: _Report) -> None:
-    _check_event_time(event, report)
+def _check_envelope(
+    event: dict[str, object], kind: EventKind | None, report: _Report, latest: FutureBound | None
+) -> None:
+    _check_event_time(event, report, latest)
     _check_producer(event, report)
     url = event.get("schemaURL")
     if url is None:
@@ -151,7 +178,7 @@ def _check_envelope(event: dict[str, object], kind: EventKind | None, report: _R
         report.warn("eventType", f"not part of a {kind.value}: ignored")
 
 
-def _check_event_time(event: dict[str, object], report: _Report) -> None:
+def _check_event_time(event: dict[str, object], report: _Report, latest: FutureBound | None) -> None:
     text = event.get("eventTime")
     if text is None:
         report.error("eventTime", "required")
@@ -160,10 +187,12 @@ def _check_event_time(event: dict[str, object], report: _Report) -> None:
         report.error("eventTime", "expected a string")
         return
     try:
-        _, has_offset = parse_time(text)
+        moment, has_offset = parse_time(text)
     except ValueError:
-        report.error("eventTime", _placeholder(text, "not a date-time"))
+        report.error("eventTime", _placeholder(text, "not an RFC 3339 date-time"))
         return
+    if latest is not None and moment > latest.moment:
+        report.error("eventTime", f"more than {latest.skew} s ahead of the server's clock (LINEAGE_MAX_FUTURE_SKEW)")
     if not has_offset:
         report.warn("eventTime", "no UTC offset (the spec requires one): read as UTC")
 
@@ -279,7 +308,7 @@ def _check_facets(container: object, place: Place, path: str, report: _Report) -
     standard = STANDARD_FACETS[place]
     for name, facet in container.items():
         if len(name) > FACET_NAME_LIMIT:
-            report.error(_join(path, name[:64] + "..."), f"facet name longer than {FACET_NAME_LIMIT} characters")
+            report.error(_join(path, _shown(name)), f"facet name longer than {FACET_NAME_LIMIT} characters")
             continue
         facet_path = _join(path, name)
         if not isinstance(facet, dict):
@@ -290,10 +319,31 @@ def _check_facets(container: object, place: Place, path: str, report: _Report) -
         spec = rows.get(name)
         if spec is not None:
             _check_object(facet, spec, facet_path, report.errors)
+            if name == "schema":
+                _check_field_paths(facet.get("fields"), f"{facet_path}.fields", 0, report.errors)
             continue
         spec = standard.get(name)
         if spec is not None:
             _check_object(facet, spec, facet_path, report.errors if report.strict else report.warnings)
+
+
+def _check_field_paths(items: object, path: str, prefix: int, out: list[Problem]) -> None:
+    """Nested schema fields are stored under their dotted paths (`a.b.c`), which must fit NAME_LIMIT as each
+    name must; `prefix` is the length of the parent's path and its dot."""
+    if not isinstance(items, list):
+        return
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        length = prefix + len(name)
+        if length > NAME_LIMIT:
+            if prefix and len(name) <= NAME_LIMIT:  # a name too long alone is its own spec's problem
+                out.append(
+                    Problem(f"{path}[{index}].name", f"the field's dotted path is longer than {NAME_LIMIT} characters")
+                )
+            continue
+        _check_field_paths(item.get("fields"), f"{path}[{index}].fields", length + 1, out)
 
 
 # --- a small JSON schema walker (the subset facet_specs uses) -----------------------------------------------
@@ -337,6 +387,12 @@ def _check_map(value: object, spec: Spec, path: str, out: list[Problem]) -> None
     if not isinstance(value, dict):
         out.append(Problem(path, "expected an object"))
         return
+    keys = spec.keys
+    if keys is not None:
+        for key in value:
+            message = _string_problem(key, keys)
+            if message is not None:
+                out.append(Problem(_join(path, _shown(key)), f"key {message}"))
     values = spec.values
     if values is None or values.kind is Kind.ANY:
         return
@@ -367,8 +423,8 @@ def _scalar_problem(value: object, spec: Spec) -> str | None:
 
 
 def _string_problem(value: str, spec: Spec) -> str | None:
-    if spec.non_empty and not value:
-        return "must not be empty"
+    if spec.non_empty and (not value or value.isspace()):
+        return "must not be blank" if value else "must not be empty"
     if spec.max_len is not None and len(value) > spec.max_len:
         return f"longer than {spec.max_len} characters"
     if spec.enum is not None and value not in spec.enum:

@@ -16,6 +16,7 @@ import orjson
 from aiohttp import web
 
 from ingest.events import Accepted, prepare
+from ingest.events.json_array import element_texts
 from ingest.http.body import read_json
 from ingest.http.errors import store_refusal
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS
@@ -105,7 +106,14 @@ async def post_event(request: web.Request) -> web.Response:
     if isinstance(value, list):
         metrics.rejected(WrongShape.code)
         raise WrongShape("the body is a JSON array: send one event here, or the array to /api/v1/lineage/batch")
-    result = prepare(value, body.decode("utf-8"), strict=request.app[SETTINGS].strict, received_at=utc_now())
+    settings = request.app[SETTINGS]
+    result = prepare(
+        value,
+        body.decode("utf-8"),
+        strict=settings.strict,
+        received_at=utc_now(),
+        future_skew=settings.max_future_skew,
+    )
     if not isinstance(result, Accepted):
         metrics.rejected(InvalidEvent.code)
         raise InvalidEvent(f"the event is not valid: {result.errors[0]}", [(p.path, p.message) for p in result.errors])
@@ -124,15 +132,19 @@ async def post_event(request: web.Request) -> web.Response:
 
 
 async def post_batch(request: web.Request) -> web.Response:
-    """An array of events, answered as the OpenLineage batch endpoint: status, summary, failed_events.
+    """An array of events, answered as the OpenLineage spec's batch endpoint (`postEventBatch`): 200 with
+    `status` success or partial_success (some events failed: `failed_events` says which and whether a retry
+    can succeed), `summary` and `failed_events`; the spec knows no other status.
 
-    200 when every event is stored (or a duplicate), 207 when some failed, 400 when all failed and none
-    can succeed on retry, 503 with Retry-After when all failed and a retry can succeed.
+    400 when the body is not an array of events at all (not an array, or no element an object), 413 beyond
+    LINEAGE_MAX_BATCH_EVENTS, and 503 with Retry-After when nothing could be written for a reason a retry
+    can cure (a full queue, shutdown, the store unavailable): as on the single endpoint, nothing of the
+    request is stored then. Each element is archived as sent, as the single endpoint archives its body.
     """
     settings, metrics = request.app[SETTINGS], request.app[METRICS]
-    value, _ = await read_json(request, request.app[BODY_LIMITS])
-    if not isinstance(value, list):
-        metrics.rejected(WrongShape.code)
+    value, body = await read_json(request, request.app[BODY_LIMITS])
+    if not isinstance(value, list) or (value and not any(isinstance(item, dict) for item in value)):
+        metrics.rejected(WrongShape.code, len(value) if isinstance(value, list) else 1)
         raise WrongShape("the batch endpoint takes a JSON array of events; send a single event to /api/v1/lineage")
     if len(value) > settings.http.max_batch_events:
         metrics.rejected(TooManyEvents.code, len(value))
@@ -144,9 +156,11 @@ async def post_batch(request: web.Request) -> web.Response:
     batch = _Batch(len(value))
     accepted: list[tuple[int, Accepted]] = []
     received_at = utc_now()
-    for index, element in enumerate(value):
-        payload = orjson.dumps(element).decode()
-        result = prepare(element, payload, strict=settings.strict, received_at=received_at)
+    texts = element_texts(body.decode("utf-8"))
+    for index, (element, payload) in enumerate(zip(value, texts, strict=True)):
+        result = prepare(
+            element, payload, strict=settings.strict, received_at=received_at, future_skew=settings.max_future_skew
+        )
         if isinstance(result, Accepted):
             accepted.append((index, result))
         else:
@@ -154,6 +168,8 @@ async def post_batch(request: web.Request) -> web.Response:
             batch.fail(index, "; ".join(str(p) for p in result.errors), retriable=False)
     if accepted:
         outcome = await _submit(request, [a for _, a in accepted])
+        if isinstance(outcome, _Failure) and outcome.retriable:
+            raise outcome.error
         batch.record(accepted, outcome)
         if not isinstance(outcome, _Failure):
             metrics.events_accepted.inc(batch.stored)
@@ -169,14 +185,12 @@ class _Batch:
         self.stored = 0
         self.duplicates: list[int] = []
         self.failed: list[dict[str, Any]] = []
-        self.write_error: _Failure | None = None
 
     def fail(self, index: int, reason: str, *, retriable: bool) -> None:
         self.failed.append({"index": index, "reason": reason, "retriable": retriable})
 
     def record(self, accepted: list[tuple[int, Accepted]], outcome: list[WriteOutcome] | _Failure) -> None:
         if isinstance(outcome, _Failure):
-            self.write_error = outcome
             for index, _ in accepted:
                 self.fail(index, outcome.error.message, retriable=outcome.retriable)
             self.failed.sort(key=lambda item: item["index"])
@@ -188,14 +202,10 @@ class _Batch:
                 self.stored += 1
 
     def response(self) -> web.Response:
-        """200 or 207 with the tally; when no event was stored, raises the error to answer with instead."""
+        """200 with the spec's body: success when every event is stored (or was already), else partial_success."""
         retriable = sum(1 for item in self.failed if item["retriable"])
         body: dict[str, Any] = {
-            "status": "success"
-            if not self.failed
-            else "partial_success"
-            if len(self.failed) < self.size
-            else "failure",
+            "status": "partial_success" if self.failed else "success",
             "summary": {
                 "received": self.size,
                 "successful": self.size - len(self.failed),
@@ -206,20 +216,7 @@ class _Batch:
             "failed_events": self.failed,
             "duplicates": self.duplicates,
         }
-        if not self.failed:
-            return web.json_response(body, status=200, dumps=_dumps)
-        if len(self.failed) < self.size:
-            return web.json_response(body, status=207, dumps=_dumps)
-        raise self._failure(body, retriable)
-
-    def _failure(self, body: dict[str, Any], retriable: int) -> HttpError:
-        """No event stored: the error to answer with (the write's when a retry can succeed), the batch fields
-        beside it."""
-        details = [(f"[{item['index']}]", item["reason"]) for item in self.failed]
-        if retriable and self.write_error is not None:
-            error = self.write_error.error
-            return type(error)(error.message, details, fields=body)
-        return InvalidEvent("no event of the batch is valid", details, fields=body)
+        return web.json_response(body, status=200, dumps=_dumps)
 
 
 def _dumps(value: Any) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from ingest.events.json_array import element_texts
 from ingest.writing.batches import BatchWriter, WriteReport
 from schemas.store import Store
 
@@ -43,8 +44,9 @@ def read_items(path: Path) -> Iterator[Item]:
         return
     item = _decode(str(path), data)
     if isinstance(item.value, list):
-        for index, element in enumerate(item.value):
-            yield Item(f"{path}[{index}]", element, orjson.dumps(element).decode())
+        # Each element archived as written in the file, as the batch endpoint archives its elements.
+        for index, (element, text) in enumerate(zip(item.value, element_texts(item.payload), strict=True)):
+            yield Item(f"{path}[{index}]", element, text)
     else:
         yield item
 
@@ -64,10 +66,11 @@ def ingest_paths(
     *,
     strict: bool,
     progress: Callable[[int, int], None] | None = None,
+    future_skew: int | None = None,
 ) -> WriteReport:
     """Load every file, in order; progress(files_done, files_total) after each file. Once the store has failed
     (report.stopped) no further file is read: a rerun of the same paths writes the rest."""
-    writer = BatchWriter(store, strict=strict)
+    writer = BatchWriter(store, strict=strict, future_skew=future_skew)
     for done, path in enumerate(paths, start=1):
         for item in read_items(path):
             if item.error is not None:

@@ -43,9 +43,12 @@ class BatchWriter:
     Not thread-safe; one per run. After the store has failed (`stopped`), added events are not written but
     counted as failed, so a caller may stop reading its source or carry on."""
 
-    def __init__(self, store: Store, *, strict: bool, batch_events: int = BATCH_EVENTS) -> None:
+    def __init__(
+        self, store: Store, *, strict: bool, batch_events: int = BATCH_EVENTS, future_skew: int | None = None
+    ) -> None:
         self._store = store
         self._strict = strict
+        self._future_skew = future_skew  # LINEAGE_MAX_FUTURE_SKEW; None: events from any time
         self._batch_events = batch_events
         self._chunk: list[tuple[str, EventRows]] = []
         self.report = WriteReport()
@@ -59,7 +62,7 @@ class BatchWriter:
         if self.report.stopped is not None:
             self.report.failed.append((origin, f"not written: {self.report.stopped}"))
             return
-        result = prepare(value, payload, strict=self._strict, received_at=utc_now())
+        result = prepare(value, payload, strict=self._strict, received_at=utc_now(), future_skew=self._future_skew)
         if not isinstance(result, Accepted):
             self.report.rejected.append((origin, result.reason))
             return

@@ -12,6 +12,7 @@ import orjson
 from aiohttp import web
 
 from query.catalog import find_dataset
+from query.errors import NotFound
 from query.http import in_thread, json_response
 from query.shapes import JSON, field_order, split_name
 from query.typedefs import QUERY_STORE
@@ -83,13 +84,26 @@ def _ddl(store: Store, d: DatasetInfo, segment: str) -> JSON:
     }
 
 
+def _table(store: Store, segment: str, what: str) -> DatasetInfo:
+    """The dataset, when its name is `DATABASE.TABLE`: statistics and DDL are a Teradata table's or view's, and
+    the application answered 404 for any other name (it found no DBC row)."""
+    found = find_dataset(store, segment)
+    database, table = split_name(found.name)
+    if not database or not table:
+        raise NotFound(
+            f"Dataset not found or {what} unavailable: {segment} is not named DATABASE.TABLE",
+            [("datasetId", "not named DATABASE.TABLE")],
+        )
+    return found
+
+
 async def statistics(request: web.Request) -> web.Response:
     store = request.app[QUERY_STORE]
     segment = request.match_info["datasetId"]
-    return json_response(await in_thread(lambda: _statistics(store, find_dataset(store, segment), segment)))
+    return json_response(await in_thread(lambda: _statistics(store, _table(store, segment, "statistics"), segment)))
 
 
 async def ddl(request: web.Request) -> web.Response:
     store = request.app[QUERY_STORE]
     segment = request.match_info["datasetId"]
-    return json_response(await in_thread(lambda: _ddl(store, find_dataset(store, segment), segment)))
+    return json_response(await in_thread(lambda: _ddl(store, _table(store, segment, "DDL"), segment)))

@@ -10,7 +10,7 @@ from aiohttp import web
 from query import params
 from query.catalog import FieldRef, field_ref, find_dataset
 from query.config import QueryConfig
-from query.errors import not_found
+from query.errors import NotFound, not_found
 from query.http import cached
 from query.lineage import FieldNode, Way, column_lineage
 from query.lineage import table_lineage as walk_tables
@@ -69,7 +69,10 @@ async def table_lineage(request: web.Request) -> web.Response:
 
     def compute() -> JSON:
         found = find_dataset(store, dataset_id)
-        body = fields_lineage(store, config, _dataset_starts(store, [found]), way, depth)
+        starts = _dataset_starts(store, [found])
+        if not starts:  # as the application answered: a graph of no field is not a table's lineage
+            raise NotFound(f"No fields found for dataset: {dataset_id}", [("datasetId", "the dataset has no fields")])
+        body = fields_lineage(store, config, starts, way, depth)
         return {"datasetId": dataset_id, "direction": way.value, "maxDepth": depth, **body}
 
     key = {"dataset": dataset_id, "way": way.value, "depth": depth, "cap": config.max_nodes}

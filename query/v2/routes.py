@@ -17,7 +17,8 @@ from query.v2 import details as v2_details
 from query.v2 import lineage as v2_lineage
 from query.v2 import search as v2_search
 from query.v2.shapes import dataset, dataset_with_fields, namespace
-from schemas.store import Page
+from schemas.rows import namespace_key
+from schemas.store import Page, Paged
 
 PREFIX = "/api/v2/openlineage"
 
@@ -39,8 +40,11 @@ async def namespace_datasets(request: web.Request) -> web.Response:
     page = params.page(request.query, request.app[QUERY_CONFIG], 100)
 
     def compute() -> JSON:
-        ns = find_namespace(store, request.match_info["id"])
-        found = store.datasets(ns.namespace_id, page)
+        # An unknown namespace has no datasets: an empty list, as the application answered (its query simply
+        # matched no row), where `namespaces/{id}` is a 404.
+        segment = request.match_info["id"]
+        known = store.namespaces_by_ids([segment, namespace_key(segment)])
+        found = store.datasets(known[0].namespace_id, page) if known else Paged([], 0)
         return {
             "datasets": [dataset(d) for d in found.items],
             "total": found.total,

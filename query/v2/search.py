@@ -10,6 +10,7 @@ from query.http import in_thread, json_response
 from query.shapes import JSON, split_name
 from query.typedefs import QUERY_CONFIG, QUERY_STORE
 from query.v2.shapes import dataset, node_id
+from schemas.rows import fold
 from schemas.store import DatasetInfo, Page, SearchKind, Store
 
 MIN_QUERY = 2  # the seed answered 400 below two characters
@@ -34,7 +35,7 @@ def _databases(store: Store, config: QueryConfig, text: str, datasets: list[Data
     seen: dict[tuple[str, str], None] = {}
     for d in datasets:
         database = split_name(d.name)[0]
-        if database is not None and text.lower() in database.lower():
+        if database is not None and fold(text) in fold(database):
             seen.setdefault((database, d.namespace_uri), None)
     result = []
     for database, namespace in seen:

@@ -107,8 +107,7 @@ class GraphShaper:
         subtypes = [t.subtype for t in transformations if t.subtype]
         if subtypes:
             body["transformationSubtype"] = subtypes[0]
-        if scores:
-            body["confidenceScore"] = max(scores)
+        body["confidenceScore"] = max(scores) if scores else None  # always present: null when unknown
         return body
 
     def graph(self, graph: FieldGraph, starts: Iterable[FieldNode] = ()) -> JSON:

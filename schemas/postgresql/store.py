@@ -183,6 +183,7 @@ class PostgresStore(SqlStore[Connection]):
         def upgrade(conn: Connection) -> list[str]:
             statements = migrations.upgrade(_target(conn))
             backfill.backfill_legacy_edges(_query(conn), partial(_execute_many, conn), self.dialect)
+            backfill.backfill_folded_names(_query(conn), partial(_execute_many, conn), self.dialect)
             return statements
 
         return self._migrate(upgrade)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from schemas.rows import TERMINAL_STATES, EventRows, RunState, make_key
+from schemas.rows import TERMINAL_STATES, EventRows, RunState, fold, make_key, name_database_key
 
 Params = dict[str, Any]
 
@@ -36,6 +36,8 @@ def datasets(rows: EventRows) -> Iterable[Params]:
             "updated_at": d.event_time,
             "is_active": _flag(d.is_active),
             "name_key": make_key(d.name),
+            "name_fold": fold(d.name),
+            "database_key": name_database_key(d.name),
         }
 
 
@@ -50,6 +52,7 @@ def fields(rows: EventRows) -> Iterable[Params]:
             "ordinal_position": f.ordinal_position,
             "created_at": f.event_time,
             "updated_at": f.event_time,
+            "field_name_fold": fold(f.field_name),
         }
 
 
@@ -65,6 +68,7 @@ def jobs(rows: EventRows) -> Iterable[Params]:
             "updated_at": j.event_time,
             "name_key": make_key(j.name),
             "parent_job_id": j.parent_job_id,
+            "name_fold": fold(j.name),
         }
 
 

@@ -1,7 +1,7 @@
 """What the query layer reads, as data: the result types, the SELECT statements, and paging per dialect.
 
-The statements are written in the SQL that SQLite, PostgreSQL and Teradata share (`||`, LOWER, LIKE ...
-ESCAPE, CASE, UNION ALL, `:name` parameters which a PostgreSQL store rewrites to `%(name)s` and a Teradata
+The statements are written in the SQL that SQLite, PostgreSQL and Teradata share (`||`, LIKE ... ESCAPE,
+CASE, UNION ALL, `:name` parameters which a PostgreSQL store rewrites to `%(name)s` and a Teradata
 store to `?`), with two markers a store fills before running them:
 
 - `{ids}` (or another `{name}`) is an IN list, expanded by `in_list` into `:ids_0, :ids_1, ...`; lists are
@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from schemas.dsn import Dialect
+from schemas.rows import fold
 from schemas.store import (
     ColumnEdge,
     DatasetInfo,
@@ -115,10 +116,11 @@ def read_value(value: Any) -> Any:
     return value
 
 
-def like_pattern(text: str, *, prefix_only: bool = False) -> str:
-    """A LIKE pattern (ESCAPE '\\') matching `text` literally, lower-cased: `%` and `_` in it match themselves."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%" if prefix_only else f"%{escaped}%"
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (ESCAPE '\\') finding `text` literally in a folded name (schemas.rows.fold): `%` and `_` in
+    it match themselves."""
+    escaped = fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 # --- statements -------------------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ _DATASETS = f"SELECT {_DATASET} FROM OL_DATASET d JOIN OL_NAMESPACE n ON n.names
 DATASETS_OF_NAMESPACE = _DATASETS + " WHERE d.namespace_id = :namespace_id"
 DATASETS_BY_IDS = _DATASETS + " WHERE d.dataset_id IN ({ids})"
 DATASETS_BY_NAME_KEY = _DATASETS + " WHERE d.name_key = :name_key"
-DATASETS_IN_DATABASE = _DATASETS + " WHERE LOWER(d.name) LIKE :prefix ESCAPE '\\'"
+DATASETS_IN_DATABASE = _DATASETS + " WHERE d.database_key = :database_key"
 DATASET_ORDER = "name, dataset_id"
 
 _FIELD = select_list(
@@ -232,15 +234,15 @@ RUN_EVENT_ORDER = "event_time, event_id"  # as the run went
 _SEARCH_PARTS = {
     SearchKind.DATASET: "SELECT 'dataset' AS kind, d.dataset_id AS item_id, d.name AS name, n.namespace_uri, "
     "CAST(NULL AS VARCHAR(4000)) AS dataset_name, d.updated_at FROM OL_DATASET d JOIN OL_NAMESPACE n "
-    "ON n.namespace_id = d.namespace_id WHERE LOWER(d.name) LIKE :pattern ESCAPE '\\'",
+    "ON n.namespace_id = d.namespace_id WHERE d.name_fold LIKE :pattern ESCAPE '\\'",
     SearchKind.FIELD: "SELECT 'field' AS kind, f.field_id AS item_id, f.field_name AS name, n.namespace_uri, "
     "d.name AS dataset_name, f.updated_at FROM OL_DATASET_FIELD f JOIN OL_DATASET d ON d.dataset_id = f.dataset_id "
     "JOIN OL_NAMESPACE n "
-    "ON n.namespace_id = d.namespace_id WHERE LOWER(f.field_name) LIKE :pattern ESCAPE '\\'",
+    "ON n.namespace_id = d.namespace_id WHERE f.field_name_fold LIKE :pattern ESCAPE '\\'",
     SearchKind.JOB: "SELECT 'job' AS kind, j.job_id AS item_id, j.name AS name, n.namespace_uri, "
     "CAST(NULL AS VARCHAR(4000)) AS dataset_name, j.updated_at FROM OL_JOB j JOIN OL_NAMESPACE n "
     "ON n.namespace_id = j.namespace_id "
-    "WHERE LOWER(j.name) LIKE :pattern ESCAPE '\\'",
+    "WHERE j.name_fold LIKE :pattern ESCAPE '\\'",
 }
 SEARCH_ORDER = "name, kind, item_id"
 

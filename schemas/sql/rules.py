@@ -35,7 +35,9 @@ class Policy(StrEnum):
     FOLLOWS_LATEST = "follows-latest"
     COALESCE = "coalesce"  # the incoming value unless NULL: NULL never erases, whatever the times
     # The run's state (`state` column, ranked START < RUNNING < terminal) and the columns that go with it: the
-    # incoming state wins with a higher rank, or the same rank and a `time` not older. A state never goes back.
+    # incoming state wins with a higher rank, or the same rank and a later `time`; a state never goes back. At
+    # the same rank and time, FAIL beats ABORT beats COMPLETE, whatever the order of arrival: of two terminal
+    # states the latest eventTime's wins, and a run reported failed at the instant it completed is not a success.
     RUN_STATE = "run-state"
     RUN_ENDED = "run-ended"  # set when the incoming state wins and brings a value (a terminal state's time)
     # The whole row is replaced when the incoming `time` is not older: NULL is a value (a facet's tombstone).
@@ -131,13 +133,24 @@ def _not_older(rows: Rows, rule: Merge) -> str:
     return f"({rows.old(rule.time)} IS NULL OR {rows.new(rule.time)} >= {rows.old(rule.time)})"
 
 
+def _terminal_order(row: Callable[[str], str], state: str) -> str:
+    """Between terminal states at one time: COMPLETE 1 < ABORT 2 < FAIL 3; any other state 0."""
+    return f"CASE {row(state)} WHEN 'COMPLETE' THEN 1 WHEN 'ABORT' THEN 2 WHEN 'FAIL' THEN 3 ELSE 0 END"
+
+
 def _run_wins(rows: Rows, rule: Merge) -> str:
-    """The incoming state replaces the stored one: a state at all, and a higher rank, or the same and not older."""
-    if rule.state is None:
-        raise ValueError(f"a {rule.policy} rule ranks a state column and names none")
-    state = rule.state
+    """The incoming state replaces the stored one: a state at all, and a higher rank, or the same rank and a later
+    time (a stored NULL time is older), or the same rank and time and a terminal order not lower."""
+    if rule.state is None or rule.time is None:
+        raise ValueError(f"a {rule.policy} rule ranks a state column by a time and names none")
+    state, time = rule.state, rule.time
     new, old = _rank(rows.new, state), _rank(rows.old, state)
-    return f"({rows.new(state)} IS NOT NULL AND ({new} > {old} OR ({new} = {old} AND {_not_older(rows, rule)})))"
+    later = f"({rows.old(time)} IS NULL OR {rows.new(time)} > {rows.old(time)})"
+    tie = (
+        f"({rows.new(time)} = {rows.old(time)} AND "
+        f"{_terminal_order(rows.new, state)} >= {_terminal_order(rows.old, state)})"
+    )
+    return f"({rows.new(state)} IS NOT NULL AND ({new} > {old} OR ({new} = {old} AND ({later} OR {tie}))))"
 
 
 # Each policy's expression, over the stored row's column {old}, the incoming row's {new}, the incoming value as

@@ -179,6 +179,9 @@ class SqliteStore(SqliteReads, SqlStore[sqlite3.Connection]):
             backfill.backfill_legacy_edges(
                 lambda sql, p: conn.execute(sql, p).fetchall(), conn.executemany, self.dialect
             )
+            backfill.backfill_folded_names(
+                lambda sql, p: conn.execute(sql, p).fetchall(), conn.executemany, self.dialect
+            )
         if statements:
             logger.info("upgraded SQLite store %s: %d statements", self.path, len(statements))
         return statements

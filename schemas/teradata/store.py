@@ -367,6 +367,12 @@ class TeradataStore(SqlStore[Connection]):
                 self.dialect,
                 self.database,
             )
+            backfill.backfill_folded_names(
+                lambda sql, p: query(conn, sql, p),
+                lambda sql, rows: executemany(conn, sql, rows),
+                self.dialect,
+                self.database,
+            )
         for blocked in migrations.blocked_widenings(self.catalog(), Dialect.TERADATA):
             logger.warning("Teradata store %s: %s; longer values are cut to fit", self.masked, blocked)
         return statements

@@ -34,11 +34,15 @@ from schemas.rows import (
     EventRows,
     FacetOwner,
     FacetRow,
+    FieldRow,
+    JobRow,
     NamespaceRow,
     RunRow,
     RunState,
     SymlinkRow,
     dataset_key,
+    field_key,
+    job_key,
     make_key,
     namespace_key,
 )
@@ -46,7 +50,7 @@ from schemas.sql import reads
 from schemas.sql.rules import Policy, Write
 from schemas.sql.upserts import UPSERTS, WRITES
 from schemas.sqlite.store import SqliteStore
-from schemas.store import Store, StoreError, StoreUnavailable, WriteOutcome
+from schemas.store import Page, SearchKind, Store, StoreError, StoreUnavailable, WriteOutcome
 from schemas.teradata import sql as teradata_sql
 
 T1, T2, T3, T4 = (f"2024-05-01 10:00:0{i}.000000" for i in (1, 2, 3, 4))
@@ -228,6 +232,46 @@ def test_fail_and_complete_are_ordered_by_time(store: Store, query: Query) -> No
     assert run_state(query)[:4] == ("COMPLETE", T3, None, T3)
     store.write_batch([event("new-fail", T4, runs=(run(RunState.FAIL, T4),))])
     assert run_state(query)[:4] == ("FAIL", T4, None, T4)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "final"),
+    [
+        (RunState.FAIL, RunState.COMPLETE, RunState.FAIL),  # arrival order decided this one: COMPLETE won
+        (RunState.COMPLETE, RunState.FAIL, RunState.FAIL),
+        (RunState.COMPLETE, RunState.ABORT, RunState.ABORT),
+        (RunState.ABORT, RunState.COMPLETE, RunState.ABORT),
+        (RunState.FAIL, RunState.ABORT, RunState.FAIL),
+    ],
+)
+def test_two_terminal_states_at_one_time_end_the_same_whatever_their_order(
+    store: Store, query: Query, first: RunState, second: RunState, final: RunState
+) -> None:
+    """The state of the latest eventTime wins; at one time FAIL beats ABORT beats COMPLETE, in any order."""
+    store.write_batch([event("first", T2, runs=(run(first, T2),))])
+    store.write_batch([event("second", T2, runs=(run(second, T2),))])
+    assert run_state(query)[:4] == (final.value, T2, None, T2)
+    store.write_batch([event("later", T3, runs=(run(RunState.COMPLETE, T3),))])
+    assert run_state(query)[:4] == ("COMPLETE", T3, None, T3)  # a later terminal state wins over any
+
+
+def test_search_and_databases_fold_case_by_unicode_rules(store: Store) -> None:
+    """`ÉTÉ` is found as `été` and `Été`: names are folded once, in Python, never by SQL's ASCII-only LOWER."""
+    name = "VENTES_ÉTÉ.COMMANDES_ÉTÉ"
+    ds = dataset(T1, name)
+    field = FieldRow(field_key(NS, name, "PRIX_ÉTÉ"), ds.dataset_id, "PRIX_ÉTÉ", "DECIMAL", None, 1, T1)
+    job = JobRow(job_key(NS, "CHARGE_ÉTÉ"), namespace_key(NS), "CHARGE_ÉTÉ", None, None, None, T1)
+    namespace = NamespaceRow(namespace_key(NS), NS)
+    store.write_batch([event("été", namespaces=(namespace,), datasets=(ds,), fields=(field,), jobs=(job,))])
+    for text in ("été", "Été", "ÉTÉ"):
+        hits = store.search(text, list(SearchKind), Page(10)).items
+        assert sorted((h.kind, h.name) for h in hits) == [
+            ("dataset", name), ("field", "PRIX_ÉTÉ"), ("job", "CHARGE_ÉTÉ"),
+        ], text  # fmt: skip
+    assert [d.name for d in store.datasets_in_database("ventes_été", 10)] == [name]
+    assert [d.name for d in store.datasets_in_database("VENTES_ÉTÉ", 10)] == [name]
+    assert store.datasets_in_database("VENTES", 10) == []
+    assert store.search("é_é", list(SearchKind), Page(10)).items == []  # `_` matches itself, not any character
 
 
 def test_stateless_rows_never_change_the_state(store: Store, query: Query) -> None:

@@ -105,12 +105,14 @@ def test_create_on_empty_records_every_migration(tmp_path: Path, store_at: type[
         "initial_openlineage_schema",
         "event_ingestion",
         "population_watermarks",
+        "folded_names",
     ]
     _, versions = snapshot(tmp_path / "new.db")
     assert [(v[0], v[1], v[2], v[4], v[5]) for v in versions] == [
         (1, "2-0-2", "1.0.0", "Initial OpenLineage schema", "initial_openlineage_schema"),
         (2, "2-0-2", "2.0.0", migrations.MIGRATIONS[1].description, "event_ingestion"),
         (3, "2-0-2", "3.0.0", migrations.MIGRATIONS[2].description, "population_watermarks"),
+        (4, "2-0-2", "3.1.0", migrations.MIGRATIONS[3].description, "folded_names"),
     ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", str(v[3])) for v in versions)
 
@@ -160,7 +162,7 @@ def test_upgrade_of_the_seed_database(tmp_path: Path, store_at: type[SqliteStore
         versions = conn.execute("SELECT version_id, migration_name FROM OL_SCHEMA_VERSION ORDER BY 1").fetchall()
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     # the seed's row is kept as it was
-    assert versions == [(1, None), (2, "event_ingestion"), (3, "population_watermarks")]
+    assert versions == [(1, None), (2, "event_ingestion"), (3, "population_watermarks"), (4, "folded_names")]
     assert set(SEED_INDEXES) <= indexes  # the seed's indexes on text stay: never dropped
 
     store_at(tmp_path / "fresh.db").create_schema()

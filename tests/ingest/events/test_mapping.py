@@ -33,6 +33,7 @@ from schemas.rows import (
     job_key,
     make_key,
     namespace_key,
+    run_key,
 )
 from tests.conftest import EVENTS_DIR, complete_event_files, load_event
 
@@ -917,3 +918,23 @@ def test_every_complete_event_maps_deterministically(path: Path) -> None:
 
 def test_the_complete_events_are_all_there() -> None:
     assert len(complete_event_files()) >= 30
+
+
+PARENT = "0190b7f0-8c3a-7cde-8000-1234567890ab"
+
+
+def test_a_uuid_urn_names_the_same_run_as_the_bare_uuid() -> None:
+    """RFC 9562 writes a UUID as `urn:uuid:<u>` too: both spellings, in any case, are one run (and one parent)."""
+    parent = {
+        "_producer": "https://p",
+        "_schemaURL": "https://s",
+        "run": {"runId": "urn:uuid:" + PARENT.upper()},
+        "job": {"namespace": "ns", "name": "dag"},
+    }
+    event = run_event(run_facets={"parent": parent})
+    event["run"]["runId"] = "URN:UUID:" + RUN_ID.upper()
+    rows = map_value(event)
+    assert [r.run_id for r in rows.runs] == [RUN_ID, PARENT]
+    assert rows.runs[0].parent_run_id == PARENT
+    assert [r.run_id for r in map_value(run_event()).runs] == [RUN_ID]
+    assert run_key("urn:uuid:not-a-uuid") == "urn:uuid:not-a-uuid"  # a token that only looks like one stays as given

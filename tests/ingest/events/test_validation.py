@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ingest.events.validation import Problem, Validation, event_kind, validate_event
+from ingest.events.validation import FutureBound, Problem, Validation, event_kind, validate_event
 from schemas.rows import EventKind
 from tests.conftest import complete_event_files, event_files, load_event
 
@@ -236,7 +236,7 @@ def test_templates_are_refused(path: Path) -> None:
 def test_template_placeholders_are_named() -> None:
     event = load_event("TEMPLATE__dbt__fail_array__result.json")[0]
     messages = {p.path: p.message for p in validate_event(event).errors}
-    assert messages["eventTime"] == "not a date-time (looks like a template placeholder)"
+    assert messages["eventTime"] == "not an RFC 3339 date-time (looks like a template placeholder)"
     assert messages["run.runId"] == "not a UUID (looks like a template placeholder)"
 
 
@@ -275,8 +275,12 @@ def test_minimal_event_is_clean() -> None:
         (run_event(job=None), "job", "required"),
         (run_event(eventType="DONE"), "eventType", "must be one of ABORT, COMPLETE, FAIL, OTHER, RUNNING, START"),
         (run_event(eventType="complete"), "eventType", "must be one of ABORT, COMPLETE, FAIL, OTHER, RUNNING, START"),
-        (run_event(eventTime="yesterday"), "eventTime", "not a date-time"),
-        (run_event(eventTime="{{RUN_START_TIME}}"), "eventTime", "not a date-time (looks like a template placeholder)"),
+        (run_event(eventTime="yesterday"), "eventTime", "not an RFC 3339 date-time"),
+        (
+            run_event(eventTime="{{RUN_START_TIME}}"),
+            "eventTime",
+            "not an RFC 3339 date-time (looks like a template placeholder)",
+        ),
         (run_event(eventTime=None), "eventTime", "required"),
         (run_event(producer=None), "producer", "required"),
         (run_event(producer=""), "producer", "must not be empty"),
@@ -590,3 +594,85 @@ def test_validation_does_not_change_the_event() -> None:
     before = orjson.dumps(event)
     validate_event(event, strict=True)
     assert orjson.dumps(event) == before
+
+
+# --- names past NAME_LIMIT, blank identities, RFC 3339 times, the future bound --------------------------------
+
+LONG = "x" * 4001
+NEAR = "y" * 3995
+
+
+def test_a_column_lineage_output_field_past_the_name_limit_is_refused() -> None:
+    """The `fields` keys are the edges' target fields: stored names, held to the 4000 characters of every name."""
+    source = {"namespace": "ns", "name": "t", "field": "x"}
+    facet = {"fields": {LONG: {"inputFields": [source]}, "x" * 4000: {"inputFields": [source]}}}
+    only_error(
+        validate_event(with_output_facet("columnLineage", facet)),
+        f'outputs[0].facets.columnLineage.fields["{"x" * 64}..."]',
+        "key longer than 4000 characters",
+    )
+
+
+def test_a_nested_schema_path_past_the_name_limit_is_refused() -> None:
+    """A nested field is stored under its dotted path: `y...y.inner` is 4001 characters, though each name fits."""
+    inner = {"name": "inner", "type": "INT"}
+    fields = [{"name": NEAR, "type": "STRUCT", "fields": [inner, {"name": "ok"}]}, {"name": "b" * 4000}]
+    only_error(
+        validate_event(with_output_facet("schema", {"fields": fields})),
+        "outputs[0].facets.schema.fields[0].fields[0].name",
+        "the field's dotted path is longer than 4000 characters",
+    )
+    fits = [{"name": "y" * 3996, "fields": [{"name": "abc"}]}]  # 3996 + 1 + 3 = 4000
+    assert validate_event(with_output_facet("schema", {"fields": fits})).ok
+
+
+@pytest.mark.parametrize(
+    ("event", "path"),
+    [
+        (run_event(job={"namespace": " \t", "name": "j"}), "job.namespace"),
+        (run_event(job={"namespace": "ns", "name": "\u3000"}), "job.name"),  # an ideographic space is a blank too
+        (run_event(outputs=[{"namespace": "ns", "name": "  "}]), "outputs[0].name"),
+    ],
+)
+def test_a_blank_identity_is_refused(event: dict[str, Any], path: str) -> None:
+    only_error(validate_event(event), path, "must not be blank")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-08-06T13:26:54Z\x00",  # a trailing NUL
+        "2024-W32-2T13:26:54Z",  # an ISO week date
+        "2024-219T13:26:54Z",  # an ordinal date
+        "20240806T132654Z",  # basic format
+        "2024-08-06T132654Z",
+        "2024-08-06T13:26Z",  # no seconds
+        "2024-08-06T13:26:54+0200",  # an offset without its colon
+        " 2024-08-06T13:26:54Z",
+        "2024-08-06T13:26:54,5Z",  # a decimal comma
+        "٢٠٢٤-08-06T13:26:54Z",  # digits of another script
+    ],
+)
+def test_only_rfc_3339_times(text: str) -> None:
+    only_error(validate_event(run_event(eventTime=text)), "eventTime", "not an RFC 3339 date-time")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2024-08-06T13:26:54Z", "2024-08-06t13:26:54.123456789z", "2024-08-06 13:26:54-05:30", "2024-08-06T13:26:54"],
+)
+def test_rfc_3339_times(text: str) -> None:
+    assert validate_event(run_event(eventTime=text)).ok
+
+
+def test_an_event_past_the_future_bound_is_refused() -> None:
+    latest = FutureBound.after("2024-08-06 12:00:00.000000", 3600)
+    assert latest is not None
+    assert validate_event(run_event(eventTime="2024-08-06T13:00:00Z"), latest=latest).ok
+    only_error(
+        validate_event(run_event(eventTime="2024-08-06T13:00:00.000001Z"), latest=latest),
+        "eventTime",
+        "more than 3600 s ahead of the server's clock (LINEAGE_MAX_FUTURE_SKEW)",
+    )
+    assert validate_event(run_event(eventTime="9999-12-31T23:59:59Z")).ok  # no bound, no check
+    assert FutureBound.after("9999-12-31 23:00:00.000000", 7200) is None  # past the calendar: nothing is too late

@@ -63,11 +63,14 @@ def v2_paths(server: Server) -> Iterator[str]:
         for dataset in answer(server, f"{prefix}/namespaces/{q(namespace['id'])}/datasets?limit=1000")[1]["datasets"]:
             base = f"{prefix}/datasets/{q(dataset['id'])}"
             yield base
-            yield f"{base}/statistics"
-            yield f"{prefix}/lineage/table/{q(dataset['id'])}"
-            if "." in dataset["name"]:  # a `database.table` name
-                yield f"{prefix}/lineage/database/{q(dataset['name'].split('.')[0])}"
-            for field in answer(server, base)[1].get("fields", []):
+            database, dot, table = dataset["name"].partition(".")
+            if dot and database and table:  # a `database.table` name: statistics and its database (else 404)
+                yield f"{base}/statistics"
+                yield f"{prefix}/lineage/database/{q(database)}"
+            fields = answer(server, base)[1].get("fields", [])
+            if fields:  # table lineage of a dataset without fields is a 404, as the application answered
+                yield f"{prefix}/lineage/table/{q(dataset['id'])}"
+            for field in fields:
                 yield f"{prefix}/lineage/{q(dataset['id'])}/{q(field['name'])}?direction=both&maxDepth=5"
 
 

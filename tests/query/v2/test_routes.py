@@ -7,7 +7,7 @@ from typing import Any
 from ingest.populate.demo import NAMESPACE
 from query.config import QueryConfig
 from schemas.sqlite.store import SqliteStore
-from tests.query.conftest import AppFactory, client_for, q
+from tests.query.conftest import AppFactory, client_for, ingest, q
 
 V2 = "/api/v2/openlineage"
 DATASET_KEYS = {"id", "name", "namespace", "description", "sourceType", "createdAt", "updatedAt"}
@@ -102,3 +102,98 @@ async def test_search_is_literal_and_paged(aiohttp_client: Any, make_app: AppFac
     both = await (await client.get(f"{V2}/search?q=stg")).json()
     assert both["databases"] == [{"name": "STG_SALES", "namespace": NAMESPACE, "tableCount": 2}]
     assert both["datasetCount"] == 2 and both["databaseCount"] == 1
+
+
+def run_writing(name: str, fields: list[str] | None = None) -> dict[str, Any]:
+    """A COMPLETE RunEvent writing one dataset of the demo's namespace, with a schema facet when fields are given."""
+    facets = {}
+    if fields is not None:
+        schema = [{"name": f} for f in fields]
+        facets["schema"] = {"_producer": "https://p", "_schemaURL": "https://s", "fields": schema}
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": "2024-05-01T10:00:00Z",
+        "run": {"runId": "6f1e3c3a-0000-4000-8000-000000000001"},
+        "job": {"namespace": NAMESPACE, "name": "writer"},
+        "outputs": [{"namespace": NAMESPACE, "name": name, "facets": facets}],
+        "producer": "https://p",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    }
+
+
+async def test_v2_field_names_match_whatever_their_case(
+    aiohttp_client: Any, make_app: AppFactory, store: SqliteStore
+) -> None:
+    """As the application compared UPPER(TRIM(field)): the field the schema spells otherwise is the one meant."""
+    client = await client_for(aiohttp_client, make_app, store)
+    exact = await (await client.get(f"{V2}/lineage/FACT.SALES_BY_COUNTRY/total_amount?direction=upstream")).json()
+    for spelling in ("TOTAL_AMOUNT", "Total_Amount", q(" total_amount ")):
+        response = await client.get(f"{V2}/lineage/FACT.SALES_BY_COUNTRY/{spelling}?direction=upstream")
+        assert response.status == 200, spelling
+        assert (await response.json())["graph"] == exact["graph"]
+    ingest(store, [run_writing("ETE.SAISON", ["Été"])])
+    accents = await client.get(f"{V2}/lineage/ETE.SAISON/{q('ÉTÉ')}")  # not ASCII: Python's case rules
+    assert accents.status == 200
+    assert [n["name"] for n in (await accents.json())["graph"]["nodes"]] == ["Été"]
+    assert (await client.get(f"{V2}/lineage/FACT.SALES_BY_COUNTRY/no_such_field")).status == 404
+
+
+async def test_v2_unknown_namespace_lists_no_datasets(
+    aiohttp_client: Any, make_app: AppFactory, store: SqliteStore
+) -> None:
+    client = await client_for(aiohttp_client, make_app, store)
+    response = await client.get(f"{V2}/namespaces/{q('nowhere://at-all')}/datasets")
+    assert response.status == 200
+    assert await response.json() == {
+        "datasets": [],
+        "total": 0,
+        "pagination": {"total_count": 0, "total": 0, "limit": 100, "offset": 0, "has_next": False},
+    }
+    assert (await client.get(f"{V2}/namespaces/{q('nowhere://at-all')}")).status == 404
+
+
+async def test_v2_table_lineage_of_a_dataset_without_fields_is_a_404(
+    aiohttp_client: Any, make_app: AppFactory, store: SqliteStore
+) -> None:
+    client = await client_for(aiohttp_client, make_app, store)
+    ingest(store, [run_writing("STG.NO_SCHEMA")])
+    response = await client.get(f"{V2}/lineage/table/STG.NO_SCHEMA")
+    assert response.status == 404
+    body = await response.json()
+    assert body["code"] == "NOT_FOUND" and body["error"] == "No fields found for dataset: STG.NO_SCHEMA"
+
+
+async def test_v2_statistics_and_ddl_need_a_database_table_name(
+    aiohttp_client: Any, make_app: AppFactory, store: SqliteStore
+) -> None:
+    client = await client_for(aiohttp_client, make_app, store)
+    ingest(store, [run_writing("orders", ["id"])])
+    for what in ("statistics", "ddl"):
+        assert (await client.get(f"{V2}/datasets/orders/{what}")).status == 404
+        assert (await client.get(f"{V2}/datasets/DIM.CUSTOMER/{what}")).status == 200
+
+
+async def test_v2_edges_always_carry_a_confidence_score(
+    aiohttp_client: Any, make_app: AppFactory, store: SqliteStore
+) -> None:
+    client = await client_for(aiohttp_client, make_app, store)
+    body = await (await client.get(f"{V2}/lineage/table/FACT.SALES_BY_COUNTRY?maxDepth=3")).json()
+    edges = body["graph"]["edges"]
+    assert edges and all("confidenceScore" in e for e in edges)
+    assert all(e["confidenceScore"] is None or 0 <= e["confidenceScore"] <= 1 for e in edges)
+
+
+async def test_v2_search_and_database_lineage_fold_non_ascii_case(
+    aiohttp_client: Any, make_app: AppFactory, store: SqliteStore
+) -> None:
+    client = await client_for(aiohttp_client, make_app, store)
+    ingest(store, [run_writing("ÉTÉ.VENTES", ["MONTANT"])])
+    found = await (await client.get(f"{V2}/search?q={q('été')}")).json()
+    assert [d["name"] for d in found["databases"]] == ["ÉTÉ"] and found["databases"][0]["tableCount"] == 1
+    assert [d["name"] for d in found["datasets"]] == ["ÉTÉ.VENTES"]
+    assert [d["name"] for d in (await (await client.get(f"{V2}/datasets/search?q={q('Été')}")).json())["datasets"]] == [
+        "ÉTÉ.VENTES"
+    ]
+    database = await client.get(f"{V2}/lineage/database/{q('été')}")
+    assert database.status == 200
+    assert [n["id"] for n in (await database.json())["graph"]["nodes"]] == ["ÉTÉ.VENTES.MONTANT"]

@@ -31,6 +31,7 @@ READS = {
     "NAMESPACES_BY_IDS": reads.NAMESPACES_BY_IDS,
     "DATASETS_BY_IDS": reads.DATASETS_BY_IDS,
     "DATASETS_BY_NAME_KEY": reads.DATASETS_BY_NAME_KEY,
+    "DATASETS_IN_DATABASE": reads.DATASETS_IN_DATABASE,
     "DATASETS_OF_NAMESPACE": reads.DATASETS_OF_NAMESPACE,
     "JOBS_BY_IDS": reads.JOBS_BY_IDS,
     "JOBS_OF_NAMESPACE": reads.JOBS_OF_NAMESPACE,
@@ -47,6 +48,7 @@ PARAMS: dict[str, Any] = {
     "owner": FacetOwner.DATASET.value,
     "namespace_id": "namespace_id-7",
     "name_key": "name_key-7",
+    "database_key": "database_key-7",
     "job_id": "job_id-7",
     "dataset_id": "dataset_id-7",
 }

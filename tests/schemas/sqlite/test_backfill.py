@@ -12,7 +12,7 @@ import pytest
 from schemas.rows import field_key
 from schemas.sql import backfill
 from schemas.sqlite.store import SqliteStore
-from schemas.store import Direction
+from schemas.store import Direction, Page, SearchKind
 from tests.schemas.test_migrations import build_seed_database
 
 NS = "teradata://td.example:1025"
@@ -71,5 +71,41 @@ def test_the_seed_databases_lineage_is_found_after_the_upgrade(tmp_path: Path) -
         [edge] = store.column_edges([field_key(NS, "sales.orders", "amount")], Direction.UPSTREAM)
         assert edge.lineage_id == "0123456789abcdef01234567"
         assert edge.source_field_id == field_key(NS, "staging.orders", "amt")
+    finally:
+        store.close()
+
+
+def test_upgrade_folds_the_names_of_rows_written_before_migration_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows from before the folded columns have none: upgrade fills them, so search and database lineage see them."""
+    path = tmp_path / "lineage.db"
+    store = SqliteStore(path)
+    try:
+        store.create_schema()
+        with closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute("INSERT INTO OL_NAMESPACE (namespace_id, namespace_uri) VALUES ('ns', ?)", (NS,))
+            for i in range(3):
+                conn.execute(
+                    "INSERT INTO OL_DATASET (dataset_id, namespace_id, name) VALUES (?, 'ns', ?)",
+                    (f"d{i}", f"ÉTÉ.T{i}"),
+                )
+                conn.execute(
+                    "INSERT INTO OL_DATASET_FIELD (field_id, dataset_id, field_name) VALUES (?, ?, 'PRIX')",
+                    (f"f{i}", f"d{i}"),
+                )
+            conn.execute("INSERT INTO OL_JOB (job_id, namespace_id, name) VALUES ('j', 'ns', 'CHARGE_ÉTÉ')")
+        assert store.datasets_in_database("été", 10) == []  # not folded yet: invisible
+        monkeypatch.setattr(backfill, "BACKFILL_ROWS", 2)
+        with caplog.at_level(logging.INFO, logger="schemas.sql.backfill"):
+            store.upgrade_schema()
+        assert "filled the folded names of 7 rows" in caplog.text
+        assert [d.name for d in store.datasets_in_database("été", 10)] == ["ÉTÉ.T0", "ÉTÉ.T1", "ÉTÉ.T2"]
+        assert [h.name for h in store.search("charge_été", [SearchKind.JOB], Page(10)).items] == ["CHARGE_ÉTÉ"]
+        assert len(store.search("prix", [SearchKind.FIELD], Page(10)).items) == 3
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="schemas.sql.backfill"):
+            store.upgrade_schema()
+        assert "filled" not in caplog.text
     finally:
         store.close()

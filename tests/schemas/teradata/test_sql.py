@@ -196,7 +196,10 @@ def read_everything(store: TeradataStore) -> None:
 CALLS = recorded_calls()
 # The backfill's UPDATE runs only where old rows exist, which no scripted database holds.
 STATEMENTS = sorted(
-    {call.sql for call in CALLS} | set(every_ddl_statement()) | {backfill.fill_sql(Dialect.TERADATA, DATABASE)}
+    {call.sql for call in CALLS}
+    | set(every_ddl_statement())
+    | {backfill.fill_sql(Dialect.TERADATA, DATABASE)}
+    | {backfill.fold_sql(folded, Dialect.TERADATA, DATABASE) for folded in backfill.FOLDED}
 )
 
 
