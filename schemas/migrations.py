@@ -48,6 +48,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "OpenLineage event ingestion: raw event archive, run state and times, facets, symlinks, "
         "dataset-level column lineage, hashed keys",
     ),
+    Migration(
+        3, "event_time_index", "2.1.0", "Index on OL_EVENT (event_kind, event_time, event_id) for event listings"
+    ),
 )
 
 

@@ -19,13 +19,15 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar, cast
 
 from schemas.dsn import Dialect
-from schemas.rows import EventRows, make_key
+from schemas.rows import EventKind, EventRows, make_key
 from schemas.sql import reads
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
 from schemas.sql.upserts import WRITES
 from schemas.store import (
+    BucketCount,
     ColumnEdge,
+    CountKind,
     DatasetInfo,
     DatasetLink,
     Direction,
@@ -162,6 +164,26 @@ class SqlReads:
     def jobs_by_ids(self, job_ids: Sequence[str]) -> list[JobInfo]:
         return self._by_ids(JobInfo, reads.JOBS_BY_IDS, job_ids)
 
+    def jobs_listed(self, namespace_id: str | None, last_states: Sequence[str] | None, page: Page) -> Paged[JobInfo]:
+        params: Params = {} if namespace_id is None else {"namespace_id": namespace_id}
+        scope = "" if namespace_id is None else reads.JOBS_IN_NAMESPACE
+        every = reads.ALL_JOBS if namespace_id is None else reads.JOBS_OF_NAMESPACE
+        if last_states is None:
+            return self._paged(JobInfo, every, reads.JOB_RECENT_ORDER, params, page)
+        text, bound = reads.in_list(reads.JOBS_BY_LAST_STATE + scope, {"states": list(last_states)})
+        statement = reads.paged(self.dialect, text, reads.JOB_RECENT_ORDER)
+        items = self._build(JobInfo, statement, {**params, **bound, **reads.page_params(page)})
+        total = self._rows(reads.counted(every), params)[0][0]  # every job in scope, as Marquez counts
+        return Paged(items, int(total))
+
+    def latest_runs(self, job_ids: Sequence[str], per_job: int) -> list[RunInfo]:
+        found = self._by_ids(RunInfo, reads.LATEST_RUNS, job_ids, {"per_job": per_job})
+        # Newest first within a job, NULL times last: the order of reads.RUN_ORDER on SQLite.
+        found.sort(key=lambda r: r.run_id)
+        found.sort(key=lambda r: r.last_event_time or "", reverse=True)
+        found.sort(key=lambda r: r.last_event_time is None)
+        return found
+
     def runs(self, job_id: str, page: Page) -> Paged[RunInfo]:
         return self._paged(RunInfo, reads.RUNS_OF_JOB, reads.RUN_ORDER, {"job_id": job_id}, page)
 
@@ -178,9 +200,19 @@ class SqlReads:
             found.extend(self._build(FacetInfo, text, {"owner": owner, **bound}))
         return found
 
-    def events(self, window: TimeWindow, page: Page) -> Paged[EventInfo]:
-        params = {"after": window.after, "before": window.before}
-        return self._paged(EventInfo, reads.EVENTS, reads.EVENT_ORDER, params, page)
+    def events(self, window: TimeWindow, page: Page, *, oldest_first: bool = False) -> Paged[EventInfo]:
+        params = {"after": window.after, "before": window.before, "event_kind": EventKind.RUN.value}
+        order = reads.EVENT_ORDER_OLDEST_FIRST if oldest_first else reads.EVENT_ORDER
+        return self._paged(EventInfo, reads.EVENTS, order, params, page)
+
+    def counts_in_buckets(self, kind: CountKind, bounds: Sequence[str]) -> list[BucketCount]:
+        if len(bounds) < 2:
+            return []
+        statement = reads.bucket_counts(kind, len(bounds), before_first=kind is not CountKind.RUN_EVENTS)
+        params: Params = {f"bound_{i}": bound for i, bound in enumerate(bounds)}
+        if kind is CountKind.RUN_EVENTS:
+            params["event_kind"] = EventKind.RUN.value
+        return [BucketCount(int(b), t, int(n)) for b, t, n in self._rows(statement, params)]
 
     def search(self, text: str, kinds: Sequence[SearchKind], page: Page) -> Paged[SearchHit]:
         if not kinds:

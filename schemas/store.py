@@ -179,6 +179,22 @@ class SearchHit:
     updated_at: str | None
 
 
+class CountKind(StrEnum):
+    """What the usage statistics count."""
+
+    RUN_EVENTS = "run_events"  # OL_EVENT rows of run events, by event_time, grouped by event type
+    DATASETS = "datasets"  # OL_DATASET rows, by created_at
+    JOBS = "jobs"  # OL_JOB rows, by created_at
+    SOURCES = "sources"  # OL_NAMESPACE rows that hold a dataset, by created_at (Marquez makes a source per one)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketCount:
+    bucket: int  # index of the interval; -1 before the first
+    event_type: str | None  # RUN_EVENTS: START, COMPLETE, ...; None for the other kinds
+    count: int
+
+
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
     after: str  # store-format UTC text, inclusive
@@ -301,6 +317,18 @@ class Store(Protocol):
 
     def jobs_by_ids(self, job_ids: Sequence[str]) -> list[JobInfo]: ...
 
+    def jobs_listed(self, namespace_id: str | None, last_states: Sequence[str] | None, page: Page) -> Paged[JobInfo]:
+        """Jobs of a namespace (every namespace when None), most recently updated first, as Marquez lists them.
+
+        With `last_states`, only jobs whose latest run is in one of these OL_RUN states (`NEW` standing for a run
+        without one) and jobs that have no run yet. `total` counts every job of the namespace whatever
+        `last_states` says: Marquez's totalCount does so."""
+        ...
+
+    def latest_runs(self, job_ids: Sequence[str], per_job: int) -> list[RunInfo]:
+        """At most `per_job` runs of each job, newest first within a job (one statement for the whole list)."""
+        ...
+
     def runs(self, job_id: str, page: Page) -> Paged[RunInfo]:
         """A job's runs, newest first."""
         ...
@@ -315,8 +343,15 @@ class Store(Protocol):
         """The latest value of the named facets of the entities (OL_FACET); deleted ones have payload None."""
         ...
 
-    def events(self, window: TimeWindow, page: Page) -> Paged[EventInfo]:
-        """Raw events whose eventTime lies in the window, newest first."""
+    def events(self, window: TimeWindow, page: Page, *, oldest_first: bool = False) -> Paged[EventInfo]:
+        """Raw run events (OL_EVENT.event_kind RunEvent) whose eventTime lies in the window, newest first (oldest
+        first when asked), through the index on (event_kind, event_time, event_id)."""
+        ...
+
+    def counts_in_buckets(self, kind: CountKind, bounds: Sequence[str]) -> list[BucketCount]:
+        """Counts per bucket `i` of times in [bounds[i], bounds[i+1]) (store text, ascending); bucket -1 holds what
+        lies before bounds[0] (not for run events). Run events are counted per event type; the others are the
+        rows created (datasets, jobs, the namespaces that hold datasets). Buckets without rows are absent."""
         ...
 
     def search(self, text: str, kinds: Sequence[SearchKind], page: Page) -> Paged[SearchHit]:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from schemas.dsn import Dialect
 from schemas.store import (
     ColumnEdge,
+    CountKind,
     DatasetInfo,
     Direction,
     EventInfo,
@@ -196,9 +197,28 @@ FIELDS_BY_IDS = f"SELECT {_FIELD} FROM OL_DATASET_FIELD WHERE field_id IN ({{ids
 
 _JOB = select_list(JobInfo, {"namespace_uri": "n.namespace_uri"}, prefix="j.")
 _JOBS = f"SELECT {_JOB} FROM OL_JOB j JOIN OL_NAMESPACE n ON n.namespace_id = j.namespace_id"  # noqa: S608
+ALL_JOBS = _JOBS
 JOBS_OF_NAMESPACE = _JOBS + " WHERE j.namespace_id = :namespace_id"
 JOBS_BY_IDS = _JOBS + " WHERE j.job_id IN ({ids})"
 JOB_ORDER = "name, job_id"
+JOB_RECENT_ORDER = "updated_at DESC, name, job_id"  # Marquez lists jobs most recently updated first
+
+# A run's rank within its job, newest first: 1 is the job's latest run (the one v1 shows as latestRun). NULL times
+# rank last on every dialect (PostgreSQL would sort them first in a DESC order).
+_NEWEST_RUN = (
+    "ROW_NUMBER() OVER (PARTITION BY r.job_id ORDER BY CASE WHEN r.last_event_time IS NULL THEN 1 ELSE 0 END, "
+    "r.last_event_time DESC, r.run_id) AS run_rank"
+)
+_LAST_STATES = (
+    "SELECT job_id, event_type FROM (SELECT r.job_id, r.event_type, "  # noqa: S608
+    f"{_NEWEST_RUN} FROM OL_RUN r) x WHERE run_rank = 1"
+)
+# `{states}` holds OL_RUN states, `NEW` standing for a run without one; a job without runs is always listed.
+JOBS_BY_LAST_STATE = (
+    _JOBS + f" LEFT JOIN ({_LAST_STATES}) lr ON lr.job_id = j.job_id "
+    "WHERE (lr.job_id IS NULL OR COALESCE(lr.event_type, 'NEW') IN ({states}))"
+)
+JOBS_IN_NAMESPACE = " AND j.namespace_id = :namespace_id"
 
 _RUN = select_list(
     RunInfo,
@@ -213,17 +233,53 @@ RUNS_OF_JOB = _RUNS + " WHERE r.job_id = :job_id"
 RUNS_BY_IDS = _RUNS + " WHERE r.run_id IN ({ids})"
 RUNS_WRITING = _RUNS + " JOIN OL_RUN_OUTPUT o ON o.run_id = r.run_id WHERE o.dataset_id = :dataset_id"
 RUN_ORDER = "last_event_time DESC, run_id"  # newest first, as Marquez lists runs
+LATEST_RUNS = (
+    f"SELECT {select_list(RunInfo)} FROM (SELECT {_RUN}, {_NEWEST_RUN} FROM OL_RUN r "  # noqa: S608
+    "JOIN OL_JOB j ON j.job_id = r.job_id JOIN OL_NAMESPACE n ON n.namespace_id = j.namespace_id "
+    "WHERE r.job_id IN ({ids})) q WHERE run_rank <= :per_job"
+)
 
 FACETS = (
     f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner "  # noqa: S608
     "AND entity_id IN ({ids}) AND facet_name IN ({names})"
 )
 
+# Run events only, as Marquez's /events/lineage lists them (its UI reads `run` of each). Both orders follow the
+# index on (event_kind, event_time, event_id) one way or the other, so a page costs its offset, not a sort.
 EVENTS = (
     f"SELECT {select_list(EventInfo)} FROM OL_EVENT "  # noqa: S608
-    "WHERE event_time >= :after AND event_time <= :before"
+    "WHERE event_kind = :event_kind AND event_time >= :after AND event_time <= :before"
 )
-EVENT_ORDER = "event_time DESC, event_id"
+EVENT_ORDER = "event_time DESC, event_id DESC"
+EVENT_ORDER_OLDEST_FIRST = "event_time ASC, event_id ASC"
+
+# Usage statistics: rows counted per interval of time. `{buckets}` becomes a CASE over the bounds (bucket_case).
+_COUNTED: dict[CountKind, tuple[str, str, str]] = {  # kind -> (table and condition, time column, type column)
+    CountKind.RUN_EVENTS: ("OL_EVENT WHERE event_kind = :event_kind", "event_time", "event_type"),
+    CountKind.DATASETS: ("OL_DATASET WHERE 1 = 1", "created_at", "CAST(NULL AS VARCHAR(20))"),
+    CountKind.JOBS: ("OL_JOB WHERE 1 = 1", "created_at", "CAST(NULL AS VARCHAR(20))"),
+    CountKind.SOURCES: (
+        "OL_NAMESPACE n WHERE EXISTS (SELECT 1 FROM OL_DATASET d WHERE d.namespace_id = n.namespace_id)",
+        "created_at",
+        "CAST(NULL AS VARCHAR(20))",
+    ),
+}
+
+
+def bucket_counts(kind: CountKind, bounds: int, *, before_first: bool) -> str:
+    """Counts of `kind` per interval between `bounds` parameters `:bound_0` .. `:bound_<bounds-1>`: a CASE gives each
+    row the index of its interval (-1 before the first bound when `before_first`), and the counts are grouped by it.
+    Portable: plain comparisons of the time column with bound store-text values."""
+    source, time, kind_column = _COUNTED[kind]
+    last = bounds - 1
+    whens = " ".join(f"WHEN {time} < :bound_{i + 1} THEN {i}" for i in range(last - 1))
+    case = f"CASE WHEN {time} < :bound_0 THEN -1 {whens} ELSE {last - 1} END"
+    low = "" if before_first else f" AND {time} >= :bound_0"
+    return (
+        f"SELECT bucket, event_type, COUNT(*) FROM (SELECT {case} AS bucket, {kind_column} AS event_type "  # noqa: S608
+        f"FROM {source} AND {time} < :bound_{last}{low}) q GROUP BY bucket, event_type"
+    )
+
 
 _SEARCH_PARTS = {
     SearchKind.DATASET: "SELECT 'dataset' AS kind, d.dataset_id AS item_id, d.name AS name, n.namespace_uri, "

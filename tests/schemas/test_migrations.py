@@ -101,11 +101,16 @@ def test_create_on_empty_records_both_migrations(tmp_path: Path, store_at: type[
     assert not store.schema_status().current
     store.create_schema()
     status = store.schema_status()
-    assert status.current and [m.name for m in status.applied] == ["initial_openlineage_schema", "event_ingestion"]
+    assert status.current and [m.name for m in status.applied] == [
+        "initial_openlineage_schema",
+        "event_ingestion",
+        "event_time_index",
+    ]
     _, versions = snapshot(tmp_path / "new.db")
     assert [(v[0], v[1], v[2], v[4], v[5]) for v in versions] == [
         (1, "2-0-2", "1.0.0", "Initial OpenLineage schema", "initial_openlineage_schema"),
         (2, "2-0-2", "2.0.0", migrations.MIGRATIONS[1].description, "event_ingestion"),
+        (3, "2-0-2", "2.1.0", migrations.MIGRATIONS[2].description, "event_time_index"),
     ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", str(v[3])) for v in versions)
 
@@ -154,7 +159,7 @@ def test_upgrade_of_the_seed_database(tmp_path: Path, store_at: type[SqliteStore
             assert row in stored, table
         versions = conn.execute("SELECT version_id, migration_name FROM OL_SCHEMA_VERSION ORDER BY 1").fetchall()
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert versions == [(1, None), (2, "event_ingestion")]  # the seed's row is kept as it was
+    assert versions == [(1, None), (2, "event_ingestion"), (3, "event_time_index")]  # the seed's row kept as it was
     assert set(SEED_INDEXES) <= indexes  # the seed's indexes on text stay: never dropped
 
     store_at(tmp_path / "fresh.db").create_schema()
@@ -181,3 +186,22 @@ def test_missing_directory_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
         SqliteStore(tmp_path / "no" / "such" / "lineage.db")
     assert not (tmp_path / "no").exists()
+
+
+def test_upgrade_adds_the_event_time_index_and_records_it(tmp_path: Path) -> None:
+    """A database of migration 2 (no index on OL_EVENT's time) gets the index and the record of migration 3."""
+    path = tmp_path / "v2.db"
+    store = SqliteStore(path)
+    store.create_schema()
+    store.close()
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DROP INDEX idx_ol_event_time")
+        conn.execute("DELETE FROM OL_SCHEMA_VERSION WHERE version_id = 3")
+    store = SqliteStore(path)
+    try:
+        assert [m.name for m in store.schema_status().pending] == ["event_time_index"]
+        statements = store.upgrade_schema()
+        assert "CREATE INDEX idx_ol_event_time ON OL_EVENT (event_kind, event_time, event_id)" in statements
+        assert store.schema_status().current and store.upgrade_schema() == []
+    finally:
+        store.close()

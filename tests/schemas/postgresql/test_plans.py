@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from schemas.dsn import parse_dsn
+from schemas.dsn import Dialect, parse_dsn
 from schemas.postgresql.sql import pyformat, with_arrays
 from schemas.postgresql.store import PostgresStore
 from schemas.rows import FacetOwner
@@ -39,6 +39,11 @@ READS = {
     "RUNS_WRITING": reads.RUNS_WRITING,
     "FACETS": reads.FACETS,
     "STORED_EVENT_IDS": reads.STORED_EVENT_IDS,
+    "LATEST_RUNS": reads.LATEST_RUNS,
+    # A deep page of /events/lineage, both ways, and its count: through idx_ol_event_time.
+    "EVENTS page newest first": reads.paged(Dialect.POSTGRESQL, reads.EVENTS, reads.EVENT_ORDER),
+    "EVENTS page oldest first": reads.paged(Dialect.POSTGRESQL, reads.EVENTS, reads.EVENT_ORDER_OLDEST_FIRST),
+    "EVENTS count": reads.counted(reads.EVENTS),
 }
 # One value per parameter a statement may name: ids of rows that exist (every text column holds `<column>-<n>`).
 PARAMS: dict[str, Any] = {
@@ -49,6 +54,12 @@ PARAMS: dict[str, Any] = {
     "name_key": "name_key-7",
     "job_id": "job_id-7",
     "dataset_id": "dataset_id-7",
+    "per_job": 10,
+    "event_kind": "event_kind-7",
+    "after": "2024-01-01 00:00:00",
+    "before": "2024-12-31 00:00:00",
+    "page_limit": 100,
+    "page_offset": 15_000,
 }
 
 

@@ -16,10 +16,10 @@ from sqlglot import exp
 
 from ingest.events import Accepted, prepare
 from schemas.dsn import Dialect, parse_dsn
-from schemas.migrations import Catalog, ColumnInfo, schema_catalog
+from schemas.migrations import MIGRATIONS, Catalog, ColumnInfo, schema_catalog
 from schemas.rows import EventRows
 from schemas.sql import backfill, ddl
-from schemas.store import Direction, Page, SearchKind, TimeWindow
+from schemas.store import CountKind, Direction, Page, SearchKind, TimeWindow
 from schemas.tables import SEED_TABLES, TABLES
 from schemas.teradata import qvci
 from schemas.teradata.store import TeradataStore
@@ -88,7 +88,7 @@ def upgraded_seed_catalog() -> Catalog:
     return Catalog(
         columns={t: frozenset(cols) for t, cols in types.items()},
         indexes=seed.indexes | frozenset(ours),
-        versions=frozenset({1, 2}),
+        versions=frozenset(m.version for m in MIGRATIONS),
         types=types,
         primary_indexes=primary,
         indexed={t: frozenset(cols) for t, cols in indexed.items()},
@@ -141,7 +141,7 @@ def recorded_calls() -> list[Call]:
     store = store_on(seed)
     store.upgrade_schema()
     seed.catalog = upgraded_seed_catalog()
-    seed.versions = [1, 2]
+    seed.versions = [m.version for m in MIGRATIONS]
     store.write_batch(real_batch())
     calls += seed.calls
 
@@ -174,11 +174,17 @@ def read_everything(store: TeradataStore) -> None:
     store.fields_by_ids(ids)
     store.jobs("ns", page)
     store.jobs_by_ids(ids)
+    store.jobs_listed(None, None, page)
+    store.jobs_listed("ns", ["COMPLETE", "NEW"], page)
+    store.latest_runs(ids, 10)
     store.runs("job", page)
     store.runs_by_ids(ids)
     store.runs_writing("ds", page)
     store.facets("dataset", ids, ["schema", "documentation"])
     store.events(TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999"), page)
+    store.events(TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999"), page, oldest_first=True)
+    for kind in CountKind:
+        store.counts_in_buckets(kind, ["2024-01-01 00:00:00.000000", "2024-01-02 00:00:00", "2024-01-03 00:00:00"])
     store.search("ord%er", list(SearchKind), page)
 
 
