@@ -26,6 +26,7 @@ def v1_routes(prefix: str = V1) -> list[web.RouteDef]:
         web.get(f"{prefix}/namespaces/{{namespace}}/jobs", v1.list_jobs),
         web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}", v1.get_job),
         web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}/runs", v1.list_runs),
+        web.get(f"{prefix}/jobs", v1.list_all_jobs),
         web.get(f"{prefix}/jobs/runs/{{id}}", v1.get_run),
         # GET only: POST /api/v1/lineage is ingestion (ingest). No HEAD, so the POST route stays alone.
         web.get(f"{prefix}/lineage", v1_lineage.lineage, allow_head=False),

@@ -42,6 +42,7 @@ from schemas.store import (
     RunInfo,
     SearchHit,
     SearchKind,
+    SearchScope,
     TimeWindow,
     WriteOutcome,
 )
@@ -214,11 +215,22 @@ class SqlReads:
             params["event_kind"] = EventKind.RUN.value
         return [BucketCount(int(b), t, int(n)) for b, t, n in self._rows(statement, params)]
 
-    def search(self, text: str, kinds: Sequence[SearchKind], page: Page) -> Paged[SearchHit]:
+    def search(
+        self, text: str, kinds: Sequence[SearchKind], page: Page, scope: SearchScope | None = None
+    ) -> Paged[SearchHit]:
         if not kinds:
             return Paged([], 0)
-        statement = reads.search_statement(kinds)
-        return self._paged(SearchHit, statement, reads.SEARCH_ORDER, {"pattern": reads.like_pattern(text)}, page)
+        scope = scope or SearchScope()
+        params: Params = {"pattern": reads.like_pattern(text)}
+        if scope.namespace_uri is not None:
+            params["namespace"] = scope.namespace_uri
+        if scope.updated is not None:
+            params.update(after=scope.updated.after, before=scope.updated.before)
+        statement = reads.search_statement(
+            kinds, by_namespace=scope.namespace_uri is not None, by_time=scope.updated is not None
+        )
+        order = reads.SEARCH_NEWEST_ORDER if scope.newest_first else reads.SEARCH_ORDER
+        return self._paged(SearchHit, statement, order, params, page)
 
 
 class SqlStore(SqlReads, Generic[Conn]):

@@ -201,6 +201,15 @@ class TimeWindow:
     before: str  # inclusive
 
 
+@dataclass(frozen=True, slots=True)
+class SearchScope:
+    """What narrows a search beyond its text (Marquez's /search parameters)."""
+
+    namespace_uri: str | None = None  # only hits of this namespace
+    updated: TimeWindow | None = None  # only hits last updated within the window
+    newest_first: bool = False  # by updated_at, latest first, instead of by name
+
+
 # --- the protocol ---------------------------------------------------------------------------------------
 
 
@@ -354,7 +363,9 @@ class Store(Protocol):
         rows created (datasets, jobs, the namespaces that hold datasets). Buckets without rows are absent."""
         ...
 
-    def search(self, text: str, kinds: Sequence[SearchKind], page: Page) -> Paged[SearchHit]:
+    def search(
+        self, text: str, kinds: Sequence[SearchKind], page: Page, scope: SearchScope | None = None
+    ) -> Paged[SearchHit]:
         """Datasets, fields and jobs whose name contains `text`, case-insensitively and literally (`%` and `_`
         match themselves), ordered by name."""
         ...

@@ -21,9 +21,9 @@ from query.lineage import DATASET_NODE, JOB_NODE, FieldGraph, FieldNode, FieldPa
 from query.nodeid import NodeId, NodeKind, dataset_node, field_node, job_node, parse_node_id
 from query.shapes import JSON
 from query.typedefs import QUERY_CONFIG, QUERY_STORE
-from query.v1.routes import MARQUEZ_DEPTH, datasets_json, jobs_json
+from query.v1.routes import MARQUEZ_DEPTH, datasets_json, jobs_json, v1_page
 from schemas.rows import field_key
-from schemas.store import SearchKind, Store, TimeWindow
+from schemas.store import SearchHit, SearchKind, SearchScope, Store, TimeWindow
 from schemas.times import store_to_iso
 
 EARLIEST = "0001-01-01 00:00:00.000000"
@@ -33,7 +33,9 @@ RESULT_TYPES = {"dataset": "DATASET", "job": "JOB", "field": "DATASET_FIELD"}
 
 
 def _v1_depth(request: web.Request, config: QueryConfig) -> int:
-    return params.depth(request.query, config, name="depth", default=MARQUEZ_DEPTH)
+    """Marquez's depth: 20 by default (clamped to the configured bounds), and 0 accepted (the start alone)."""
+    default = max(config.min_depth, min(MARQUEZ_DEPTH, config.max_depth))
+    return params.integer(request.query, "depth", default, 0, config.max_depth)
 
 
 def _edge(origin: str, destination: str) -> JSON:
@@ -169,40 +171,59 @@ async def column_lineage_handler(request: web.Request) -> web.Response:
     return await cached(request, "v1.column", key, compute)
 
 
+SORT_DIRECTIONS = {"desc": False, "asc": True}  # Marquez's sortDirection -> oldest first
+SEARCH_SORTS = {"name": False, "updated_at": True, "update_at": True}  # Marquez's SearchSort -> newest first
+
+
 async def events(request: web.Request) -> web.Response:
+    """Run events only, as Marquez lists them (its UI reads every event's `run`); newest first unless
+    sortDirection=asc."""
     store = request.app[QUERY_STORE]
-    page = params.page(request.query, request.app[QUERY_CONFIG], 100)
+    page = v1_page(request)
     window = TimeWindow(
         params.timestamp(request.query, "after", EARLIEST), params.timestamp(request.query, "before", LATEST)
     )
-    found = await in_thread(store.events, window, page)
+    oldest_first = params.choice(request.query, "sortDirection", SORT_DIRECTIONS, False)
+    found = await in_thread(store.events, window, page, oldest_first=oldest_first)
     return json_response({"events": [orjson.loads(e.payload) for e in found.items], "totalCount": found.total})
 
 
+def _search_scope(request: web.Request) -> SearchScope:
+    namespace = request.query.get("namespace", "").strip() or None
+    timed = "after" in request.query or "before" in request.query
+    window = TimeWindow(
+        params.timestamp(request.query, "after", EARLIEST), params.timestamp(request.query, "before", LATEST)
+    )
+    newest_first = params.choice(request.query, "sort", SEARCH_SORTS, False)
+    return SearchScope(namespace, window if timed else None, newest_first)
+
+
 async def search(request: web.Request) -> web.Response:
+    """Marquez's /search: `q`, `filter`, `sort` (name, updated_at), `limit` (0 allowed), `namespace`, `after`,
+    `before` (on the time of the last update). totalCount is the number of results answered, as Marquez counts."""
     store = request.app[QUERY_STORE]
     text = params.text(request.query, "q")
     kind = request.query.get("filter", "").strip().lower()
     if kind and kind not in FILTERS:
         raise bad_parameter("filter", f"{kind!r} is not one of dataset, job, field")
     kinds = FILTERS[kind] if kind else [SearchKind.DATASET, SearchKind.JOB]
-    page = params.page(request.query, request.app[QUERY_CONFIG], 10)
-    found = await in_thread(store.search, text, kinds, page)
-    results = []
-    for hit in found.items:
-        if hit.kind == "field":
-            node = field_node(hit.namespace_uri, hit.dataset_name or "", hit.name)
-        elif hit.kind == "job":
-            node = job_node(hit.namespace_uri, hit.name)
-        else:
-            node = dataset_node(hit.namespace_uri, hit.name)
-        results.append(
-            {
-                "type": RESULT_TYPES[hit.kind],
-                "name": hit.name,
-                "updatedAt": store_to_iso(hit.updated_at),
-                "namespace": hit.namespace_uri,
-                "nodeId": node,
-            }
-        )
-    return json_response({"totalCount": found.total, "results": results})
+    page = params.page(request.query, request.app[QUERY_CONFIG], 10, min_limit=0)
+    found = await in_thread(store.search, text, kinds, page, _search_scope(request))
+    results = [_search_result(hit) for hit in found.items]
+    return json_response({"totalCount": len(results), "results": results})
+
+
+def _search_result(hit: SearchHit) -> JSON:
+    if hit.kind == "field":
+        node = field_node(hit.namespace_uri, hit.dataset_name or "", hit.name)
+    elif hit.kind == "job":
+        node = job_node(hit.namespace_uri, hit.name)
+    else:
+        node = dataset_node(hit.namespace_uri, hit.name)
+    return {
+        "type": RESULT_TYPES[hit.kind],
+        "name": hit.name,
+        "updatedAt": store_to_iso(hit.updated_at),
+        "namespace": hit.namespace_uri,
+        "nodeId": node,
+    }

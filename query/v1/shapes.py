@@ -10,6 +10,14 @@ from schemas.times import parse_store_time, store_to_iso
 
 # OpenLineage run states -> Marquez's RunState (NEW, RUNNING, COMPLETED, ABORTED, FAILED).
 RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED"}
+# Marquez's RunState -> the OL_RUN states it stands for (NEW: a run known without a state, a parent stub).
+OL_STATES = {
+    "NEW": ("NEW",),
+    "RUNNING": ("START", "RUNNING"),
+    "COMPLETED": ("COMPLETE",),
+    "ABORTED": ("ABORT",),
+    "FAILED": ("FAIL",),
+}
 
 
 def namespace(n: NamespaceInfo) -> JSON:

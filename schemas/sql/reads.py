@@ -297,6 +297,18 @@ _SEARCH_PARTS = {
 SEARCH_ORDER = "name, kind, item_id"
 
 
-def search_statement(kinds: Sequence[SearchKind]) -> str:
-    """The union of the searched kinds' parts, in a fixed order."""
-    return " UNION ALL ".join(_SEARCH_PARTS[kind] for kind in SearchKind if kind in kinds)
+SEARCH_NEWEST_ORDER = "updated_at DESC, name, kind, item_id"
+
+
+def search_statement(kinds: Sequence[SearchKind], *, by_namespace: bool = False, by_time: bool = False) -> str:
+    """The union of the searched kinds' parts, in a fixed order; narrowed to `:namespace` and to updates within
+    `:after`..`:before` when asked."""
+    union = " UNION ALL ".join(_SEARCH_PARTS[kind] for kind in SearchKind if kind in kinds)
+    conditions = [c for c, wanted in ((_IN_NAMESPACE, by_namespace), (_UPDATED_WITHIN, by_time)) if wanted]
+    if not conditions:
+        return union
+    return f"SELECT * FROM ({union}) s WHERE {' AND '.join(conditions)}"  # noqa: S608 - constants only
+
+
+_IN_NAMESPACE = "namespace_uri = :namespace"
+_UPDATED_WITHIN = "updated_at >= :after AND updated_at <= :before"

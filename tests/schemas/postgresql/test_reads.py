@@ -20,7 +20,7 @@ from schemas.dsn import parse_dsn
 from schemas.postgresql.store import PostgresStore
 from schemas.rows import FacetOwner
 from schemas.sqlite.store import SqliteStore
-from schemas.store import CountKind, Direction, Page, SearchKind, Store, TimeWindow
+from schemas.store import CountKind, Direction, Page, SearchKind, SearchScope, Store, TimeWindow
 from tests.conftest import complete_event_files
 from tests.query.conftest import ingest
 
@@ -112,3 +112,6 @@ def test_every_read_answers_as_on_sqlite(stores: tuple[SqliteStore, Store]) -> N
     for text in ("order", "ID", "_", "%", "a.b", ""):
         same("search", text, list(SearchKind), ALL)
         same("search", text, [SearchKind.DATASET], Page(3))
+        window = TimeWindow("2000-01-01 00:00:00", "2100-01-01 00:00:00")
+        for namespace_uri in (None, *(n.uri for n in sqlite.namespaces(ALL).items)):
+            same("search", text, list(SearchKind), ALL, SearchScope(namespace_uri, window, newest_first=True))

@@ -19,7 +19,7 @@ from schemas.dsn import Dialect, parse_dsn
 from schemas.migrations import MIGRATIONS, Catalog, ColumnInfo, schema_catalog
 from schemas.rows import EventRows
 from schemas.sql import backfill, ddl
-from schemas.store import CountKind, Direction, Page, SearchKind, TimeWindow
+from schemas.store import CountKind, Direction, Page, SearchKind, SearchScope, TimeWindow
 from schemas.tables import SEED_TABLES, TABLES
 from schemas.teradata import qvci
 from schemas.teradata.store import TeradataStore
@@ -186,6 +186,8 @@ def read_everything(store: TeradataStore) -> None:
     for kind in CountKind:
         store.counts_in_buckets(kind, ["2024-01-01 00:00:00.000000", "2024-01-02 00:00:00", "2024-01-03 00:00:00"])
     store.search("ord%er", list(SearchKind), page)
+    window = TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999")
+    store.search("ord", [SearchKind.JOB], page, SearchScope("ns", window, newest_first=True))
 
 
 CALLS = recorded_calls()
