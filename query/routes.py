@@ -11,6 +11,7 @@ from query.config import QueryConfig
 from query.typedefs import QUERY_CACHE, QUERY_CONFIG, QUERY_STORE
 from query.v1 import lineage as v1_lineage
 from query.v1 import routes as v1
+from query.v1 import stats as v1_stats
 from query.v2 import routes as v2
 from schemas.store import Store
 
@@ -33,6 +34,10 @@ def v1_routes(prefix: str = V1) -> list[web.RouteDef]:
         web.get(f"{prefix}/column-lineage", v1_lineage.column_lineage_handler),
         web.get(f"{prefix}/events/lineage", v1_lineage.events),
         web.get(f"{prefix}/search", v1_lineage.search),
+        web.get(f"{prefix}/stats/lineage-events", v1_stats.lineage_events),
+        web.get(f"{prefix}/stats/jobs", v1_stats.jobs),
+        web.get(f"{prefix}/stats/datasets", v1_stats.datasets),
+        web.get(f"{prefix}/stats/sources", v1_stats.sources),
     ]
 
 
