@@ -9,6 +9,7 @@ from aiohttp import web
 from query.cache import LineageCache
 from query.config import QueryConfig
 from query.typedefs import QUERY_CACHE, QUERY_CONFIG, QUERY_STORE
+from query.v1 import beta_search as v1_beta_search
 from query.v1 import lineage as v1_lineage
 from query.v1 import routes as v1
 from query.v1 import stats as v1_stats
@@ -41,6 +42,13 @@ def v1_routes(prefix: str = V1) -> list[web.RouteDef]:
     ]
 
 
+def v2beta_routes() -> list[web.RouteDef]:
+    return [
+        web.get("/api/v2beta/search/jobs", v1_beta_search.search_jobs),
+        web.get("/api/v2beta/search/datasets", v1_beta_search.search_datasets),
+    ]
+
+
 def setup_query(app: web.Application, store: Store, config: QueryConfig, cache: LineageCache) -> None:
     """Mount the v2 and v1 read APIs. The store is the app's (closed by its owner); the cache is closed here
     when the app cleans up."""
@@ -50,6 +58,7 @@ def setup_query(app: web.Application, store: Store, config: QueryConfig, cache: 
     app.cleanup_ctx.append(_cache_lifecycle)
     app.router.add_routes(v2.routes())
     app.router.add_routes(v1_routes())
+    app.router.add_routes(v2beta_routes())
 
 
 async def _cache_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -201,6 +201,9 @@ class SqlReads:
             found.extend(self._build(FacetInfo, text, {"owner": owner, **bound}))
         return found
 
+    def every_facet(self, owner: str, entity_ids: Sequence[str]) -> list[FacetInfo]:
+        return self._by_ids(FacetInfo, reads.EVERY_FACET, entity_ids, {"owner": owner})
+
     def events(self, window: TimeWindow, page: Page, *, oldest_first: bool = False) -> Paged[EventInfo]:
         params = {"after": window.after, "before": window.before, "event_kind": EventKind.RUN.value}
         order = reads.EVENT_ORDER_OLDEST_FIRST if oldest_first else reads.EVENT_ORDER

@@ -352,6 +352,11 @@ class Store(Protocol):
         """The latest value of the named facets of the entities (OL_FACET); deleted ones have payload None."""
         ...
 
+    def every_facet(self, owner: str, entity_ids: Sequence[str]) -> list[FacetInfo]:
+        """The latest value of every facet of the entities (OL_FACET), whatever its name; deleted ones have payload
+        None."""
+        ...
+
     def events(self, window: TimeWindow, page: Page, *, oldest_first: bool = False) -> Paged[EventInfo]:
         """Raw run events (OL_EVENT.event_kind RunEvent) whose eventTime lies in the window, newest first (oldest
         first when asked), through the index on (event_kind, event_time, event_id)."""

@@ -243,6 +243,7 @@ FACETS = (
     f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner "  # noqa: S608
     "AND entity_id IN ({ids}) AND facet_name IN ({names})"
 )
+EVERY_FACET = f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner AND entity_id IN ({{ids}})"  # noqa: S608
 
 # Run events only, as Marquez's /events/lineage lists them (its UI reads `run` of each). Both orders follow the
 # index on (event_kind, event_time, event_id) one way or the other, so a page costs its offset, not a sort.

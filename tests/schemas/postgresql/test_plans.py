@@ -38,6 +38,7 @@ READS = {
     "RUNS_OF_JOB": reads.RUNS_OF_JOB,
     "RUNS_WRITING": reads.RUNS_WRITING,
     "FACETS": reads.FACETS,
+    "EVERY_FACET": reads.EVERY_FACET,
     "STORED_EVENT_IDS": reads.STORED_EVENT_IDS,
     "LATEST_RUNS": reads.LATEST_RUNS,
     # A deep page of /events/lineage, both ways, and its count: through idx_ol_event_time.

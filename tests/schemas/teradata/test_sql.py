@@ -181,6 +181,7 @@ def read_everything(store: TeradataStore) -> None:
     store.runs_by_ids(ids)
     store.runs_writing("ds", page)
     store.facets("dataset", ids, ["schema", "documentation"])
+    store.every_facet("job", ids)
     store.events(TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999"), page)
     store.events(TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999"), page, oldest_first=True)
     for kind in CountKind:
