@@ -1,7 +1,8 @@
 """The one definition of the OL_* tables, from which every dialect's DDL is rendered.
 
 The nine tables of the Teradata lineage application keep their names and every column (`since=1`, the
-application's schema version 1); what OpenLineage events need beyond that arrived with migration 2.
+application's schema version 1); what OpenLineage events need beyond that arrived with migration 2, and
+dataset versions (OL_DATASET_VERSION) with migration 3.
 Names an event can carry are VARCHAR(4000) and never indexed as text: the `*_id` and `*_key` columns
 hold `schemas.rows.make_key` hashes, and those are what indexes and joins use.
 
@@ -338,6 +339,23 @@ OL_COLUMN_LINEAGE_DATASET = Table(
     since=2,
 )
 
+OL_DATASET_VERSION = Table(
+    "OL_DATASET_VERSION",
+    (
+        _vc("version_id", 36, null=False),  # a UUID derived from the dataset and its facets (schemas.rows)
+        _vc("dataset_id", 256, null=False),
+        _vc("run_id", ID),  # the run whose event first carried this content; NULL for a DatasetEvent or JobEvent
+        _clob("payload"),  # the dataset's facets as that event carried them
+        _ts("created_at", 6),  # first sighting
+        _ts("updated_at", 6),  # latest sighting: the current version is the one seen last
+    ),
+    primary_key=("version_id",),
+    primary_index=("dataset_id",),  # a dataset's versions are read together
+    unique_pi=False,
+    indexes=(Index("idx_ol_dsversion_dataset", ("dataset_id",), since=3),),
+    since=3,
+)
+
 SEED_TABLES = (
     OL_NAMESPACE,
     OL_DATASET,
@@ -349,4 +367,4 @@ SEED_TABLES = (
     OL_COLUMN_LINEAGE,
     OL_SCHEMA_VERSION,
 )
-TABLES = (*SEED_TABLES, OL_EVENT, OL_FACET, OL_DATASET_SYMLINK, OL_COLUMN_LINEAGE_DATASET)
+TABLES = (*SEED_TABLES, OL_EVENT, OL_FACET, OL_DATASET_SYMLINK, OL_COLUMN_LINEAGE_DATASET, OL_DATASET_VERSION)

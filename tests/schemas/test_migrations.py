@@ -96,16 +96,18 @@ def store_at(tmp_path: Path) -> Iterator[type[SqliteStore]]:
         store.close()
 
 
-def test_create_on_empty_records_both_migrations(tmp_path: Path, store_at: type[SqliteStore]) -> None:
+def test_create_on_empty_records_every_migration(tmp_path: Path, store_at: type[SqliteStore]) -> None:
     store = store_at(tmp_path / "new.db")
     assert not store.schema_status().current
     store.create_schema()
     status = store.schema_status()
-    assert status.current and [m.name for m in status.applied] == ["initial_openlineage_schema", "event_ingestion"]
+    names = ["initial_openlineage_schema", "event_ingestion", "dataset_versions"]
+    assert status.current and [m.name for m in status.applied] == names
     _, versions = snapshot(tmp_path / "new.db")
     assert [(v[0], v[1], v[2], v[4], v[5]) for v in versions] == [
         (1, "2-0-2", "1.0.0", "Initial OpenLineage schema", "initial_openlineage_schema"),
         (2, "2-0-2", "2.0.0", migrations.MIGRATIONS[1].description, "event_ingestion"),
+        (3, "2-0-2", "3.0.0", migrations.MIGRATIONS[2].description, "dataset_versions"),
     ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", str(v[3])) for v in versions)
 
@@ -154,7 +156,7 @@ def test_upgrade_of_the_seed_database(tmp_path: Path, store_at: type[SqliteStore
             assert row in stored, table
         versions = conn.execute("SELECT version_id, migration_name FROM OL_SCHEMA_VERSION ORDER BY 1").fetchall()
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert versions == [(1, None), (2, "event_ingestion")]  # the seed's row is kept as it was
+    assert versions == [(1, None), (2, "event_ingestion"), (3, "dataset_versions")]  # the seed's row kept as it was
     assert set(SEED_INDEXES) <= indexes  # the seed's indexes on text stay: never dropped
 
     store_at(tmp_path / "fresh.db").create_schema()

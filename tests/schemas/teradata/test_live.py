@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from schemas.dsn import Dialect, Dsn
+from schemas.migrations import MIGRATIONS
 from schemas.store import Direction, Page, WriteOutcome
 from schemas.tables import TABLES
 from schemas.teradata import qvci
@@ -117,7 +118,7 @@ def test_upgrade_of_the_seed_database(store: TeradataStore, admin: Admin) -> Non
     for table in SEED_ROWS:
         assert admin.run(f"SELECT COUNT(*) FROM {admin.database}.{table}")[0][0] == 1, table
     versions = admin.run(f"SELECT version_id FROM {admin.database}.OL_SCHEMA_VERSION ORDER BY 1")
-    assert [v[0] for v in versions] == [1, 2]
+    assert [v[0] for v in versions] == [m.version for m in MIGRATIONS]
     assert WriteOutcome.STORED in store.write_batch(real_batch())
 
 

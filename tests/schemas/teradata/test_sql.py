@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from ingest.events import Accepted, prepare
 from schemas.dsn import Dialect, parse_dsn
-from schemas.migrations import Catalog, ColumnInfo, schema_catalog
+from schemas.migrations import MIGRATIONS, Catalog, ColumnInfo, schema_catalog
 from schemas.rows import EventRows
 from schemas.sql import backfill, ddl
 from schemas.store import Direction, Page, SearchKind, TimeWindow
@@ -88,7 +88,7 @@ def upgraded_seed_catalog() -> Catalog:
     return Catalog(
         columns={t: frozenset(cols) for t, cols in types.items()},
         indexes=seed.indexes | frozenset(ours),
-        versions=frozenset({1, 2}),
+        versions=frozenset(m.version for m in MIGRATIONS),
         types=types,
         primary_indexes=primary,
         indexed={t: frozenset(cols) for t, cols in indexed.items()},
@@ -141,7 +141,7 @@ def recorded_calls() -> list[Call]:
     store = store_on(seed)
     store.upgrade_schema()
     seed.catalog = upgraded_seed_catalog()
-    seed.versions = [1, 2]
+    seed.versions = [m.version for m in MIGRATIONS]
     store.write_batch(real_batch())
     calls += seed.calls
 
