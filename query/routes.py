@@ -11,6 +11,7 @@ from query.config import QueryConfig
 from query.typedefs import QUERY_CACHE, QUERY_CONFIG, QUERY_STORE
 from query.v1 import lineage as v1_lineage
 from query.v1 import routes as v1
+from query.v1 import versions as v1_versions
 from query.v2 import routes as v2
 from schemas.store import Store
 
@@ -32,6 +33,16 @@ def v1_routes(prefix: str = V1) -> list[web.RouteDef]:
         web.get(f"{prefix}/column-lineage", v1_lineage.column_lineage_handler),
         web.get(f"{prefix}/events/lineage", v1_lineage.events),
         web.get(f"{prefix}/search", v1_lineage.search),
+        web.get(f"{prefix}/namespaces/{{namespace}}/datasets/{{dataset}}/versions", v1_versions.list_dataset_versions),
+        web.get(
+            f"{prefix}/namespaces/{{namespace}}/datasets/{{dataset}}/versions/{{version}}",
+            v1_versions.get_dataset_version,
+        ),
+        web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}/versions", v1_versions.list_job_versions),
+        web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}/versions/{{version}}", v1_versions.get_job_version),
+        web.get(f"{prefix}/jobs/runs/{{id}}/facets", v1_versions.run_facets),
+        web.get(f"{prefix}/tags", v1_versions.list_tags),
+        web.get(f"{prefix}/sources", v1_versions.list_sources),
     ]
 
 

@@ -28,6 +28,7 @@ from schemas.store import (
     ColumnEdge,
     DatasetInfo,
     DatasetLink,
+    DatasetVersionInfo,
     Direction,
     EventInfo,
     FacetInfo,
@@ -38,6 +39,7 @@ from schemas.store import (
     Page,
     Paged,
     RunInfo,
+    RunIo,
     SearchHit,
     SearchKind,
     TimeWindow,
@@ -120,6 +122,9 @@ class SqlReads:
     def column_edges(self, field_ids: Sequence[str], direction: Direction) -> list[ColumnEdge]:
         return self._by_ids(ColumnEdge, reads.COLUMN_EDGES[direction], field_ids)
 
+    def column_edges_into(self, dataset_ids: Sequence[str]) -> list[ColumnEdge]:
+        return self._by_ids(ColumnEdge, reads.COLUMN_EDGES_INTO, dataset_ids)
+
     def dataset_links(self, dataset_ids: Sequence[str], direction: Direction) -> list[DatasetLink]:
         return self._by_ids(DatasetLink, reads.DATASET_LINKS[direction], dataset_ids)
 
@@ -181,6 +186,34 @@ class SqlReads:
     def events(self, window: TimeWindow, page: Page) -> Paged[EventInfo]:
         params = {"after": window.after, "before": window.before}
         return self._paged(EventInfo, reads.EVENTS, reads.EVENT_ORDER, params, page)
+
+    def entity_facets(self, owner: str, entity_ids: Sequence[str]) -> list[FacetInfo]:
+        return self._by_ids(FacetInfo, reads.ENTITY_FACETS, entity_ids, {"owner": owner})
+
+    def facets_named(self, names: Sequence[str]) -> list[FacetInfo]:
+        if not names:
+            return []
+        text, bound = reads.in_list(reads.FACETS_NAMED, {"names": list(names)})
+        return self._build(FacetInfo, text, bound)
+
+    def latest_runs(self, job_ids: Sequence[str], per_job: int) -> list[RunInfo]:
+        return self._by_ids(RunInfo, reads.LATEST_RUNS, job_ids, {"per_job": per_job})
+
+    def run_io(self, run_ids: Sequence[str]) -> list[RunIo]:
+        return self._by_ids(RunIo, reads.RUN_IO, run_ids)
+
+    def run_events(self, run_id: str) -> list[EventInfo]:
+        return self._build(EventInfo, reads.RUN_EVENTS + " ORDER BY " + reads.RUN_EVENT_ORDER, {"run_id": run_id})
+
+    def dataset_versions(self, dataset_id: str, page: Page) -> Paged[DatasetVersionInfo]:
+        params = {"dataset_id": dataset_id}
+        return self._paged(DatasetVersionInfo, reads.DATASET_VERSIONS, reads.DATASET_VERSION_ORDER, params, page)
+
+    def dataset_versions_by_ids(self, version_ids: Sequence[str]) -> list[DatasetVersionInfo]:
+        return self._by_ids(DatasetVersionInfo, reads.DATASET_VERSIONS_BY_IDS, version_ids)
+
+    def current_dataset_versions(self, dataset_ids: Sequence[str]) -> list[DatasetVersionInfo]:
+        return self._by_ids(DatasetVersionInfo, reads.CURRENT_DATASET_VERSIONS, dataset_ids)
 
     def search(self, text: str, kinds: Sequence[SearchKind], page: Page) -> Paged[SearchHit]:
         if not kinds:

@@ -21,7 +21,8 @@ from query.lineage import DATASET_NODE, JOB_NODE, FieldGraph, FieldNode, FieldPa
 from query.nodeid import NodeId, NodeKind, dataset_node, field_node, job_node, parse_node_id
 from query.shapes import JSON
 from query.typedefs import QUERY_CONFIG, QUERY_STORE
-from query.v1.routes import MARQUEZ_DEPTH, datasets_json, jobs_json
+from query.v1.enrich import datasets_json, jobs_json
+from query.v1.routes import MARQUEZ_DEPTH
 from schemas.rows import field_key
 from schemas.store import SearchKind, Store, TimeWindow
 from schemas.times import store_to_iso

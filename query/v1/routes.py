@@ -7,8 +7,6 @@ in ingest; only GET is registered here.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from aiohttp import web
 
 from query import params
@@ -18,31 +16,11 @@ from query.http import in_thread, json_response
 from query.shapes import JSON
 from query.typedefs import QUERY_CONFIG, QUERY_STORE
 from query.v1 import shapes as shapes_v1
+from query.v1.enrich import datasets_json, jobs_json, runs_json
 from schemas.rows import run_key
-from schemas.store import DatasetInfo, JobInfo, Page, Store
 
 PREFIX = "/api/v1"
 MARQUEZ_DEPTH = 20  # Marquez's default lineage depth
-
-
-def datasets_json(store: Store, datasets: list[DatasetInfo]) -> list[JSON]:
-    fields = defaultdict(list)
-    for f in store.fields([d.dataset_id for d in datasets]):
-        fields[f.dataset_id].append(f)
-    return [shapes_v1.dataset(d, fields[d.dataset_id]) for d in datasets]
-
-
-def jobs_json(store: Store, jobs: list[JobInfo]) -> list[JSON]:
-    links = store.job_links([j.job_id for j in jobs], of_jobs=True)
-    datasets = {d.dataset_id: d for d in store.datasets_by_ids(list(dict.fromkeys(link.dataset_id for link in links)))}
-    by_job = defaultdict(list)
-    for link in links:
-        by_job[link.job_id].append(link)
-    result = []
-    for j in jobs:
-        latest = store.runs(j.job_id, Page(1)).items
-        result.append(shapes_v1.job(j, by_job[j.job_id], datasets, latest[0] if latest else None))
-    return result
 
 
 async def list_namespaces(request: web.Request) -> web.Response:
@@ -103,7 +81,7 @@ async def list_runs(request: web.Request) -> web.Response:
 
     def compute() -> JSON:
         found = store.runs(find_job(store, namespace, name).job_id, page)
-        return {"totalCount": found.total, "runs": [shapes_v1.run(r) for r in found.items]}
+        return {"totalCount": found.total, "runs": runs_json(store, found.items)}
 
     return json_response(await in_thread(compute))
 
@@ -116,6 +94,6 @@ async def get_run(request: web.Request) -> web.Response:
         found = store.runs_by_ids([run_key(run_id)])
         if not found:
             raise not_found("run", run_id)
-        return shapes_v1.run(found[0])
+        return runs_json(store, found)[0]
 
     return json_response(await in_thread(compute))

@@ -31,6 +31,7 @@ from schemas.dsn import Dialect
 from schemas.store import (
     ColumnEdge,
     DatasetInfo,
+    DatasetVersionInfo,
     Direction,
     EventInfo,
     FacetInfo,
@@ -137,6 +138,12 @@ COLUMN_EDGES = {
     f"WHERE source_field_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}",
 }
 
+# The column edges into the datasets' fields: what Marquez lists as a dataset's `columnLineage`.
+COLUMN_EDGES_INTO = (
+    f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE "  # noqa: S608
+    f"WHERE target_dataset_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}"
+)
+
 # The write template's duplicate check: which of the batch's event ids are stored already.
 STORED_EVENT_IDS = "SELECT event_id FROM OL_EVENT WHERE event_id IN ({ids})"
 
@@ -218,6 +225,36 @@ FACETS = (
     f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner "  # noqa: S608
     "AND entity_id IN ({ids}) AND facet_name IN ({names})"
 )
+ENTITY_FACETS = f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner AND entity_id IN ({{ids}})"  # noqa: S608
+FACETS_NAMED = (
+    f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE facet_name IN ({{names}}) "  # noqa: S608
+    "AND payload IS NOT NULL"
+)
+
+# Up to :per_job runs of each job in one statement: ROW_NUMBER() partitioned by job (SQLite >= 3.25, PostgreSQL,
+# Teradata), filtered outside the derived table, where every dialect allows it.
+LATEST_RUNS = (
+    f"SELECT {select_list(RunInfo)} FROM (SELECT {_RUN}, ROW_NUMBER() OVER (PARTITION BY r.job_id "  # noqa: S608
+    "ORDER BY r.last_event_time DESC, r.run_id) AS run_rank FROM OL_RUN r JOIN OL_JOB j ON j.job_id = r.job_id "
+    "JOIN OL_NAMESPACE n ON n.namespace_id = j.namespace_id WHERE r.job_id IN ({ids})) q "
+    "WHERE run_rank <= :per_job"
+)
+RUN_IO = (
+    "SELECT run_id, dataset_id, 'input' AS role FROM OL_RUN_INPUT WHERE run_id IN ({ids}) "
+    "UNION ALL SELECT run_id, dataset_id, 'output' FROM OL_RUN_OUTPUT WHERE run_id IN ({ids})"
+)
+RUN_EVENTS = f"SELECT {select_list(EventInfo)} FROM OL_EVENT WHERE run_id = :run_id"  # noqa: S608
+RUN_EVENT_ORDER = "event_time, event_id"
+
+_VERSION = select_list(DatasetVersionInfo, prefix="v.")
+_VERSIONS = f"SELECT {_VERSION} FROM OL_DATASET_VERSION v"  # noqa: S608
+DATASET_VERSIONS = _VERSIONS + " WHERE v.dataset_id = :dataset_id"
+DATASET_VERSIONS_BY_IDS = _VERSIONS + " WHERE v.version_id IN ({ids})"
+CURRENT_DATASET_VERSIONS = (
+    _VERSIONS + " WHERE v.dataset_id IN ({ids}) AND v.updated_at = "  # noqa: S608
+    "(SELECT MAX(w.updated_at) FROM OL_DATASET_VERSION w WHERE w.dataset_id = v.dataset_id)"
+)
+DATASET_VERSION_ORDER = "created_at DESC, version_id"
 
 EVENTS = (
     f"SELECT {select_list(EventInfo)} FROM OL_EVENT "  # noqa: S608
