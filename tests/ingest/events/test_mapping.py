@@ -447,8 +447,9 @@ def test_a_dataset_version_is_named_by_its_facets_in_any_key_order() -> None:
     reordered["eventTime"] = "2030-01-01T00:00:00Z"
     changed = copy.deepcopy(event)
     changed["dataset"]["facets"]["schema"]["fields"].append({"name": "c", "type": "int"})
-    assert len(first) == 1 and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
-                                            first[0].version_id)
+    assert len(first) == 1 and re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", first[0].version_id
+    )
     assert map_value(reordered).dataset_versions[0].version_id == first[0].version_id
     assert map_value(changed).dataset_versions[0].version_id != first[0].version_id
     bare = copy.deepcopy(event)

@@ -165,7 +165,8 @@ async def test_facets_tags_and_versions_present(aiohttp_client: Any, make_app: A
     b = next(d for d in listed["datasets"] if d["name"] == "dataset_b")
     assert [c["name"] for c in b["columnLineage"]] == ["col_c"]
     assert {(i["dataset"], i["field"]) for i in b["columnLineage"][0]["inputFields"]} == {
-        ("dataset_a", "col_a"), ("dataset_a", "col_b")
+        ("dataset_a", "col_a"),
+        ("dataset_a", "col_b"),
     }
     assert next(d for d in listed["datasets"] if d["name"] == "dataset_a")["columnLineage"] is None
 
@@ -183,7 +184,8 @@ async def test_facets_tags_and_versions_present(aiohttp_client: Any, make_app: A
     job = await (await client.get(f"{base}/jobs/dag.task")).json()
     assert job["parentJobName"] == "dag" and job["simpleName"] == "task" and job["tags"] == ["pii", "tier:gold"]
     assert set(job["facets"]) == {"sql", "tags"} and len(job["latestRuns"]) == 4
-    assert job["latestRun"] == job["latestRuns"][0] and job["currentVersion"] == job["latestRun"]["jobVersion"]["version"]
+    assert job["latestRun"] == job["latestRuns"][0]
+    assert job["currentVersion"] == job["latestRun"]["jobVersion"]["version"]
     run = next(r for r in job["latestRuns"] if r["id"] == run_id)
     assert set(run["facets"]) == {"parent", "nominalTime"} and UUID.fullmatch(run["jobVersion"]["version"])
     assert (await (await client.get(f"{base}")).json())["ownerName"] == "anonymous"
