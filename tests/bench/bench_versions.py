@@ -21,8 +21,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.events import Accepted, prepare
-from ingest.events import mapping
+from ingest.events import Accepted, mapping, prepare
 from schemas.sqlite.store import SqliteStore
 from tests.bench.bodies import load_templates, make_bodies
 from tests.conftest import complete_event_files
