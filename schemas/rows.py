@@ -258,8 +258,8 @@ class DatasetVersionRow:
     """OL_DATASET_VERSION: one distinct content (the facets an event carried) of one dataset.
 
     Content-addressed: the same facets seen again are the same row (created_at keeps the first sighting,
-    updated_at the latest), so a dataset gets a new version exactly when an event carries facets it has not
-    carried before."""
+    updated_at the latest, run_id the latest run that carried them), so a dataset gets a new version exactly
+    when an event carries facets it has not carried before."""
 
     version_id: str  # content_uuid(dataset_id, the facets as canonical JSON)
     dataset_id: str

@@ -173,7 +173,7 @@ class FacetInfo:
 class DatasetVersionInfo:
     version_id: str
     dataset_id: str
-    run_id: str | None  # the run whose event first carried this content
+    run_id: str | None  # the latest run whose event carried this content
     payload: str | None  # the dataset's facets as that event carried them (JSON text)
     created_at: str | None  # first sighting
     updated_at: str | None  # latest sighting

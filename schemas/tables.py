@@ -344,7 +344,7 @@ OL_DATASET_VERSION = Table(
     (
         _vc("version_id", 36, null=False),  # a UUID derived from the dataset and its facets (schemas.rows)
         _vc("dataset_id", 256, null=False),
-        _vc("run_id", ID),  # the run whose event first carried this content; NULL for a DatasetEvent or JobEvent
+        _vc("run_id", ID),  # the latest run whose event carried this content; NULL if only Dataset/JobEvents did
         _clob("payload"),  # the dataset's facets as that event carried them
         _ts("created_at", 6),  # first sighting
         _ts("updated_at", 6),  # latest sighting: the current version is the one seen last

@@ -104,9 +104,11 @@ WRITES: tuple[Write, ...] = (
         "created_at": EARLIEST}, params.symlinks),
     Write(OL_FACET, {"owner": KEY, "entity_id": KEY, "facet_name": KEY, "payload": _FACET_ROW,
                      "event_time": _FACET_ROW}, params.facets),
-    # A version is its content: the first sighting's run stays (the run that made it), the times widen.
-    Write(OL_DATASET_VERSION, {**_insert_only(OL_DATASET_VERSION, ("dataset_id", "run_id", "payload")),
-                               "created_at": EARLIEST, "updated_at": LATEST}, params.dataset_versions),
+    # A version is its content; its run is the latest run that carried it (NEWER settles any arrival order,
+    # where "the first run" would depend on which writer came first), and the times widen.
+    Write(OL_DATASET_VERSION, {**_insert_only(OL_DATASET_VERSION, ("dataset_id", "payload")),
+                               "run_id": Merge(Policy.NEWER, time="updated_at"), "created_at": EARLIEST,
+                               "updated_at": LATEST}, params.dataset_versions),
     Write(OL_EVENT, _insert_only(OL_EVENT, tuple(c.name for c in OL_EVENT.columns[1:])),
           params.events, new_only=True),
 )  # fmt: skip
