@@ -215,3 +215,27 @@ async def test_tags_empty_and_latest_runs_capped(aiohttp_client: Any, make_app: 
     job = await (await client.get(f"/api/v1/namespaces/{NS}/jobs/many")).json()
     times = [r["updatedAt"] for r in job["latestRuns"]]
     assert len(times) == 10 and times == sorted(times, reverse=True) and job["parentJobName"] is None
+
+
+async def test_a_page_costs_the_same_statements_whatever_its_length(
+    aiohttp_client: Any, make_app: AppFactory, store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No N+1: the job and dataset lists read a page with as many statements for 12 items as for 1."""
+    ingest(store, [_run(f"job{n}", [A], [_dataset(f"out{n}", ["x"])], f"2024-05-01T10:{n:02d}:00Z") for n in range(12)])
+    client = await aiohttp_client(make_app(store))
+    calls: list[str] = []
+    rows = SqliteStore._rows
+
+    def counting(self: SqliteStore, sql: str, params: Any) -> Any:
+        calls.append(sql)
+        return rows(self, sql, params)
+
+    monkeypatch.setattr(SqliteStore, "_rows", counting)
+    counts = []
+    for kind in ("jobs", "datasets"):
+        for limit in (1, 12):
+            calls.clear()
+            assert (await client.get(f"/api/v1/namespaces/{NS}/{kind}?limit={limit}&offset=1")).status == 200
+            counts.append(len(calls))
+    assert counts[0] == counts[1] and counts[2] == counts[3], counts
+    assert counts[1] <= 10 and counts[3] <= 7  # namespace, page, count, then enrich.py's 7 and 4
