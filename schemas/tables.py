@@ -290,6 +290,8 @@ OL_FACET = Table(
     primary_key=("owner", "entity_id", "facet_name"),
     primary_index=("entity_id",),
     unique_pi=False,
+    # Marquez's UI asks for /api/v1/tags on every page: the `tags` facets of all entities, found by name.
+    indexes=(Index("idx_ol_facet_name", ("facet_name",), since=3),),
     since=2,
 )
 
