@@ -13,6 +13,7 @@ from query.v1 import beta_search as v1_beta_search
 from query.v1 import lineage as v1_lineage
 from query.v1 import routes as v1
 from query.v1 import stats as v1_stats
+from query.v1 import versions as v1_versions
 from query.v2 import routes as v2
 from schemas.store import Store
 
@@ -39,6 +40,16 @@ def v1_routes(prefix: str = V1) -> list[web.RouteDef]:
         web.get(f"{prefix}/stats/jobs", v1_stats.jobs),
         web.get(f"{prefix}/stats/datasets", v1_stats.datasets),
         web.get(f"{prefix}/stats/sources", v1_stats.sources),
+        web.get(f"{prefix}/namespaces/{{namespace}}/datasets/{{dataset}}/versions", v1_versions.list_dataset_versions),
+        web.get(
+            f"{prefix}/namespaces/{{namespace}}/datasets/{{dataset}}/versions/{{version}}",
+            v1_versions.get_dataset_version,
+        ),
+        web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}/versions", v1_versions.list_job_versions),
+        web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}/versions/{{version}}", v1_versions.get_job_version),
+        web.get(f"{prefix}/jobs/runs/{{id}}/facets", v1_versions.run_facets),
+        web.get(f"{prefix}/tags", v1_versions.list_tags),
+        web.get(f"{prefix}/sources", v1_versions.list_sources),
     ]
 
 

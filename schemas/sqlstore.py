@@ -30,6 +30,7 @@ from schemas.store import (
     CountKind,
     DatasetInfo,
     DatasetLink,
+    DatasetVersionInfo,
     Direction,
     EventInfo,
     FacetInfo,
@@ -40,6 +41,7 @@ from schemas.store import (
     Page,
     Paged,
     RunInfo,
+    RunIo,
     SearchHit,
     SearchKind,
     SearchScope,
@@ -123,6 +125,9 @@ class SqlReads:
     def column_edges(self, field_ids: Sequence[str], direction: Direction) -> list[ColumnEdge]:
         return self._by_ids(ColumnEdge, reads.COLUMN_EDGES[direction], field_ids)
 
+    def column_edges_into(self, dataset_ids: Sequence[str]) -> list[ColumnEdge]:
+        return self._by_ids(ColumnEdge, reads.COLUMN_EDGES_INTO, dataset_ids)
+
     def dataset_links(self, dataset_ids: Sequence[str], direction: Direction) -> list[DatasetLink]:
         return self._by_ids(DatasetLink, reads.DATASET_LINKS[direction], dataset_ids)
 
@@ -201,9 +206,6 @@ class SqlReads:
             found.extend(self._build(FacetInfo, text, {"owner": owner, **bound}))
         return found
 
-    def every_facet(self, owner: str, entity_ids: Sequence[str]) -> list[FacetInfo]:
-        return self._by_ids(FacetInfo, reads.EVERY_FACET, entity_ids, {"owner": owner})
-
     def events(self, window: TimeWindow, page: Page, *, oldest_first: bool = False) -> Paged[EventInfo]:
         params = {"after": window.after, "before": window.before, "event_kind": EventKind.RUN.value}
         order = reads.EVENT_ORDER_OLDEST_FIRST if oldest_first else reads.EVENT_ORDER
@@ -217,6 +219,31 @@ class SqlReads:
         if kind is CountKind.RUN_EVENTS:
             params["event_kind"] = EventKind.RUN.value
         return [BucketCount(int(b), t, int(n)) for b, t, n in self._rows(statement, params)]
+
+    def entity_facets(self, owner: str, entity_ids: Sequence[str]) -> list[FacetInfo]:
+        return self._by_ids(FacetInfo, reads.ENTITY_FACETS, entity_ids, {"owner": owner})
+
+    def facets_named(self, names: Sequence[str]) -> list[FacetInfo]:
+        if not names:
+            return []
+        text, bound = reads.in_list(reads.FACETS_NAMED, {"names": list(names)})
+        return self._build(FacetInfo, text, bound)
+
+    def run_io(self, run_ids: Sequence[str]) -> list[RunIo]:
+        return self._by_ids(RunIo, reads.RUN_IO, run_ids)
+
+    def run_events(self, run_id: str) -> list[EventInfo]:
+        return self._build(EventInfo, reads.RUN_EVENTS + " ORDER BY " + reads.RUN_EVENT_ORDER, {"run_id": run_id})
+
+    def dataset_versions(self, dataset_id: str, page: Page) -> Paged[DatasetVersionInfo]:
+        params = {"dataset_id": dataset_id}
+        return self._paged(DatasetVersionInfo, reads.DATASET_VERSIONS, reads.DATASET_VERSION_ORDER, params, page)
+
+    def dataset_versions_by_ids(self, version_ids: Sequence[str]) -> list[DatasetVersionInfo]:
+        return self._by_ids(DatasetVersionInfo, reads.DATASET_VERSIONS_BY_IDS, version_ids)
+
+    def current_dataset_versions(self, dataset_ids: Sequence[str]) -> list[DatasetVersionInfo]:
+        return self._by_ids(DatasetVersionInfo, reads.CURRENT_DATASET_VERSIONS, dataset_ids)
 
     def search(
         self, text: str, kinds: Sequence[SearchKind], page: Page, scope: SearchScope | None = None

@@ -170,6 +170,23 @@ class FacetInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetVersionInfo:
+    version_id: str
+    dataset_id: str
+    run_id: str | None  # the latest run whose event carried this content
+    payload: str | None  # the dataset's facets as that event carried them (JSON text)
+    created_at: str | None  # first sighting
+    updated_at: str | None  # latest sighting
+
+
+@dataclass(frozen=True, slots=True)
+class RunIo:
+    run_id: str
+    dataset_id: str
+    role: str  # 'input' or 'output'
+
+
+@dataclass(frozen=True, slots=True)
 class SearchHit:
     kind: str  # a SearchKind value
     item_id: str
@@ -284,6 +301,10 @@ class Store(Protocol):
         """Active OL_COLUMN_LINEAGE rows whose target (UPSTREAM) or source (DOWNSTREAM) field is in field_ids."""
         ...
 
+    def column_edges_into(self, dataset_ids: Sequence[str]) -> list[ColumnEdge]:
+        """Active OL_COLUMN_LINEAGE rows whose target field belongs to one of the datasets."""
+        ...
+
     def dataset_links(self, dataset_ids: Sequence[str], direction: Direction) -> list[DatasetLink]:
         """Dataset-to-dataset links touching dataset_ids on the near side: column edges and dataset edges grouped
         by dataset pair and transformation, and run input -> output pairs grouped by job."""
@@ -334,10 +355,6 @@ class Store(Protocol):
         `last_states` says: Marquez's totalCount does so."""
         ...
 
-    def latest_runs(self, job_ids: Sequence[str], per_job: int) -> list[RunInfo]:
-        """At most `per_job` runs of each job, newest first within a job (one statement for the whole list)."""
-        ...
-
     def runs(self, job_id: str, page: Page) -> Paged[RunInfo]:
         """A job's runs, newest first."""
         ...
@@ -352,11 +369,6 @@ class Store(Protocol):
         """The latest value of the named facets of the entities (OL_FACET); deleted ones have payload None."""
         ...
 
-    def every_facet(self, owner: str, entity_ids: Sequence[str]) -> list[FacetInfo]:
-        """The latest value of every facet of the entities (OL_FACET), whatever its name; deleted ones have payload
-        None."""
-        ...
-
     def events(self, window: TimeWindow, page: Page, *, oldest_first: bool = False) -> Paged[EventInfo]:
         """Raw run events (OL_EVENT.event_kind RunEvent) whose eventTime lies in the window, newest first (oldest
         first when asked), through the index on (event_kind, event_time, event_id)."""
@@ -366,6 +378,36 @@ class Store(Protocol):
         """Counts per bucket `i` of times in [bounds[i], bounds[i+1]) (store text, ascending); bucket -1 holds what
         lies before bounds[0] (not for run events). Run events are counted per event type; the others are the
         rows created (datasets, jobs, the namespaces that hold datasets). Buckets without rows are absent."""
+        ...
+
+    def entity_facets(self, owner: str, entity_ids: Sequence[str]) -> list[FacetInfo]:
+        """Every stored facet (its latest value) of the entities; deleted ones have payload None."""
+        ...
+
+    def facets_named(self, names: Sequence[str]) -> list[FacetInfo]:
+        """The named facets of every entity of every owner, live ones only (for the tags and sources lists)."""
+        ...
+
+    def latest_runs(self, job_ids: Sequence[str], per_job: int) -> list[RunInfo]:
+        """Up to `per_job` runs of each job, newest first per job, in one statement for the whole list."""
+        ...
+
+    def run_io(self, run_ids: Sequence[str]) -> list[RunIo]:
+        """The runs' inputs and outputs (every dataset a run's events named, accumulated over the run)."""
+        ...
+
+    def run_events(self, run_id: str) -> list[EventInfo]:
+        """The raw events of one run, oldest first."""
+        ...
+
+    def dataset_versions(self, dataset_id: str, page: Page) -> Paged[DatasetVersionInfo]:
+        """A dataset's versions, newest (by first sighting) first."""
+        ...
+
+    def dataset_versions_by_ids(self, version_ids: Sequence[str]) -> list[DatasetVersionInfo]: ...
+
+    def current_dataset_versions(self, dataset_ids: Sequence[str]) -> list[DatasetVersionInfo]:
+        """Each dataset's version seen last (several when their latest sightings tie)."""
         ...
 
     def search(

@@ -63,8 +63,8 @@ def job_hits(store: Store, text: str) -> JSON:
     latest: dict[str, RunInfo] = {}
     for found in store.latest_runs(ids, 1):
         latest.setdefault(found.job_id, found)
-    job_facets = facets_by_entity(store.every_facet(FacetOwner.JOB, ids))
-    run_facets = facets_by_entity(store.every_facet(FacetOwner.RUN, [r.run_id for r in latest.values()]))
+    job_facets = facets_by_entity(store.entity_facets(FacetOwner.JOB, ids))
+    run_facets = facets_by_entity(store.entity_facets(FacetOwner.RUN, [r.run_id for r in latest.values()]))
     documents = []
     for hit in hits:
         run = latest.get(hit.item_id)
@@ -91,9 +91,9 @@ def dataset_hits(store: Store, text: str) -> JSON:
         i: next(iter(store.runs_writing(i, Page(1))), None) for i in dict.fromkeys(ids)
     }
     io_keys = {i: make_key(run.run_id, i) for i, run in writers.items() if run is not None}
-    facets = facets_by_entity(store.every_facet(FacetOwner.DATASET, ids))
-    inputs = facets_by_entity(store.every_facet(FacetOwner.INPUT, list(io_keys.values())))
-    outputs = facets_by_entity(store.every_facet(FacetOwner.OUTPUT, list(io_keys.values())))
+    facets = facets_by_entity(store.entity_facets(FacetOwner.DATASET, ids))
+    inputs = facets_by_entity(store.entity_facets(FacetOwner.INPUT, list(io_keys.values())))
+    outputs = facets_by_entity(store.entity_facets(FacetOwner.OUTPUT, list(io_keys.values())))
     documents = []
     for hit in hits:
         run = writers[hit.item_id]

@@ -7,8 +7,6 @@ in ingest; only GET is registered here.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from aiohttp import web
 
 from query import params
@@ -18,33 +16,12 @@ from query.http import in_thread, json_response
 from query.shapes import JSON
 from query.typedefs import QUERY_CONFIG, QUERY_STORE
 from query.v1 import shapes as shapes_v1
+from query.v1.enrich import datasets_json, jobs_json, runs_json
 from schemas.rows import run_key
-from schemas.store import DatasetInfo, JobInfo, Page, RunInfo, Store
+from schemas.store import Page
 
 PREFIX = "/api/v1"
 MARQUEZ_DEPTH = 20  # Marquez's default lineage depth
-
-
-def datasets_json(store: Store, datasets: list[DatasetInfo]) -> list[JSON]:
-    fields = defaultdict(list)
-    for f in store.fields([d.dataset_id for d in datasets]):
-        fields[f.dataset_id].append(f)
-    return [shapes_v1.dataset(d, fields[d.dataset_id]) for d in datasets]
-
-
-def jobs_json(store: Store, jobs: list[JobInfo]) -> list[JSON]:
-    """Jobs in Marquez's shape; a bounded number of statements for any number of jobs (links, their datasets, the
-    latest runs), never one per job."""
-    job_ids = [j.job_id for j in jobs]
-    links = store.job_links(job_ids, of_jobs=True)
-    datasets = {d.dataset_id: d for d in store.datasets_by_ids(list(dict.fromkeys(link.dataset_id for link in links)))}
-    by_job = defaultdict(list)
-    for link in links:
-        by_job[link.job_id].append(link)
-    latest: dict[str, RunInfo] = {}
-    for r in store.latest_runs(job_ids, 1):
-        latest.setdefault(r.job_id, r)
-    return [shapes_v1.job(j, by_job[j.job_id], datasets, latest.get(j.job_id)) for j in jobs]
 
 
 def v1_page(request: web.Request, default_limit: int = 100) -> Page:
@@ -140,7 +117,7 @@ async def list_runs(request: web.Request) -> web.Response:
 
     def compute() -> JSON:
         found = store.runs(find_job(store, namespace, name).job_id, page)
-        return {"totalCount": found.total, "runs": [shapes_v1.run(r) for r in found.items]}
+        return {"totalCount": found.total, "runs": runs_json(store, found.items)}
 
     return json_response(await in_thread(compute))
 
@@ -153,6 +130,6 @@ async def get_run(request: web.Request) -> web.Response:
         found = store.runs_by_ids([run_key(run_id)])
         if not found:
             raise not_found("run", run_id)
-        return shapes_v1.run(found[0])
+        return runs_json(store, found)[0]
 
     return json_response(await in_thread(compute))

@@ -114,6 +114,8 @@ TERADATA_PI_NOTES: dict[str, str] = {
     "OL_FACET": "NUPI on entity_id: all facets of one dataset, job or run are read together.",
     "OL_DATASET_SYMLINK": "NUPI on dataset_id: a dataset's other names are read with it.",
     "OL_COLUMN_LINEAGE_DATASET": "NUPI on target_dataset_id: dataset-level edges are read per output dataset.",
+    "OL_DATASET_VERSION": "NUPI on dataset_id: a dataset's versions are listed together. MERGE matches dataset_id "
+    "and version_id.",
 }
 
 

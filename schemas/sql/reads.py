@@ -32,6 +32,7 @@ from schemas.store import (
     ColumnEdge,
     CountKind,
     DatasetInfo,
+    DatasetVersionInfo,
     Direction,
     EventInfo,
     FacetInfo,
@@ -138,6 +139,12 @@ COLUMN_EDGES = {
     f"WHERE source_field_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}",
 }
 
+# The column edges into the datasets' fields: what Marquez lists as a dataset's `columnLineage`.
+COLUMN_EDGES_INTO = (
+    f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE "  # noqa: S608
+    f"WHERE target_dataset_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}"
+)
+
 # The write template's duplicate check: which of the batch's event ids are stored already.
 STORED_EVENT_IDS = "SELECT event_id FROM OL_EVENT WHERE event_id IN ({ids})"
 
@@ -243,7 +250,28 @@ FACETS = (
     f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner "  # noqa: S608
     "AND entity_id IN ({ids}) AND facet_name IN ({names})"
 )
-EVERY_FACET = f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner AND entity_id IN ({{ids}})"  # noqa: S608
+ENTITY_FACETS = f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner AND entity_id IN ({{ids}})"  # noqa: S608
+FACETS_NAMED = (
+    f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE facet_name IN ({{names}}) "  # noqa: S608
+    "AND payload IS NOT NULL"
+)
+
+RUN_IO = (
+    "SELECT run_id, dataset_id, 'input' AS role FROM OL_RUN_INPUT WHERE run_id IN ({ids}) "
+    "UNION ALL SELECT run_id, dataset_id, 'output' FROM OL_RUN_OUTPUT WHERE run_id IN ({ids})"
+)
+RUN_EVENTS = f"SELECT {select_list(EventInfo)} FROM OL_EVENT WHERE run_id = :run_id"  # noqa: S608
+RUN_EVENT_ORDER = "event_time, event_id"
+
+_VERSION = select_list(DatasetVersionInfo, prefix="v.")
+_VERSIONS = f"SELECT {_VERSION} FROM OL_DATASET_VERSION v"  # noqa: S608
+DATASET_VERSIONS = _VERSIONS + " WHERE v.dataset_id = :dataset_id"
+DATASET_VERSIONS_BY_IDS = _VERSIONS + " WHERE v.version_id IN ({ids})"
+CURRENT_DATASET_VERSIONS = (
+    _VERSIONS + " WHERE v.dataset_id IN ({ids}) AND v.updated_at = "  # noqa: S608
+    "(SELECT MAX(w.updated_at) FROM OL_DATASET_VERSION w WHERE w.dataset_id = v.dataset_id)"
+)
+DATASET_VERSION_ORDER = "created_at DESC, version_id"
 
 # Run events only, as Marquez's /events/lineage lists them (its UI reads `run` of each). Both orders follow the
 # index on (event_kind, event_time, event_id) one way or the other, so a page costs its offset, not a sort.

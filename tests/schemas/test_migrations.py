@@ -96,21 +96,19 @@ def store_at(tmp_path: Path) -> Iterator[type[SqliteStore]]:
         store.close()
 
 
-def test_create_on_empty_records_both_migrations(tmp_path: Path, store_at: type[SqliteStore]) -> None:
+def test_create_on_empty_records_every_migration(tmp_path: Path, store_at: type[SqliteStore]) -> None:
     store = store_at(tmp_path / "new.db")
     assert not store.schema_status().current
     store.create_schema()
     status = store.schema_status()
-    assert status.current and [m.name for m in status.applied] == [
-        "initial_openlineage_schema",
-        "event_ingestion",
-        "event_time_index",
-    ]
+    names = ["initial_openlineage_schema", "event_ingestion", "dataset_versions", "event_time_index"]
+    assert status.current and [m.name for m in status.applied] == names
     _, versions = snapshot(tmp_path / "new.db")
     assert [(v[0], v[1], v[2], v[4], v[5]) for v in versions] == [
         (1, "2-0-2", "1.0.0", "Initial OpenLineage schema", "initial_openlineage_schema"),
         (2, "2-0-2", "2.0.0", migrations.MIGRATIONS[1].description, "event_ingestion"),
-        (3, "2-0-2", "2.1.0", migrations.MIGRATIONS[2].description, "event_time_index"),
+        (3, "2-0-2", "3.0.0", migrations.MIGRATIONS[2].description, "dataset_versions"),
+        (4, "2-0-2", "3.1.0", migrations.MIGRATIONS[3].description, "event_time_index"),
     ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", str(v[3])) for v in versions)
 
@@ -159,7 +157,7 @@ def test_upgrade_of_the_seed_database(tmp_path: Path, store_at: type[SqliteStore
             assert row in stored, table
         versions = conn.execute("SELECT version_id, migration_name FROM OL_SCHEMA_VERSION ORDER BY 1").fetchall()
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert versions == [(1, None), (2, "event_ingestion"), (3, "event_time_index")]  # the seed's row kept as it was
+    assert versions == [(1, None), (2, "event_ingestion"), (3, "dataset_versions"), (4, "event_time_index")]
     assert set(SEED_INDEXES) <= indexes  # the seed's indexes on text stay: never dropped
 
     store_at(tmp_path / "fresh.db").create_schema()
@@ -189,14 +187,14 @@ def test_missing_directory_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_upgrade_adds_the_event_time_index_and_records_it(tmp_path: Path) -> None:
-    """A database of migration 2 (no index on OL_EVENT's time) gets the index and the record of migration 3."""
+    """A database of migration 3 (no index on OL_EVENT's time) gets the index and the record of migration 4."""
     path = tmp_path / "v2.db"
     store = SqliteStore(path)
     store.create_schema()
     store.close()
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("DROP INDEX idx_ol_event_time")
-        conn.execute("DELETE FROM OL_SCHEMA_VERSION WHERE version_id = 3")
+        conn.execute("DELETE FROM OL_SCHEMA_VERSION WHERE version_id = 4")
     store = SqliteStore(path)
     try:
         assert [m.name for m in store.schema_status().pending] == ["event_time_index"]

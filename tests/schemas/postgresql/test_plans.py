@@ -38,9 +38,16 @@ READS = {
     "RUNS_OF_JOB": reads.RUNS_OF_JOB,
     "RUNS_WRITING": reads.RUNS_WRITING,
     "FACETS": reads.FACETS,
-    "EVERY_FACET": reads.EVERY_FACET,
-    "STORED_EVENT_IDS": reads.STORED_EVENT_IDS,
+    "ENTITY_FACETS": reads.ENTITY_FACETS,
+    "FACETS_NAMED": reads.FACETS_NAMED,
+    "COLUMN_EDGES_INTO": reads.COLUMN_EDGES_INTO,
     "LATEST_RUNS": reads.LATEST_RUNS,
+    "RUN_IO": reads.RUN_IO,
+    "RUN_EVENTS": reads.RUN_EVENTS,
+    "DATASET_VERSIONS": reads.DATASET_VERSIONS,
+    "DATASET_VERSIONS_BY_IDS": reads.DATASET_VERSIONS_BY_IDS,
+    "CURRENT_DATASET_VERSIONS": reads.CURRENT_DATASET_VERSIONS,
+    "STORED_EVENT_IDS": reads.STORED_EVENT_IDS,
     # A deep page of /events/lineage, both ways, and its count: through idx_ol_event_time.
     "EVENTS page newest first": reads.paged(Dialect.POSTGRESQL, reads.EVENTS, reads.EVENT_ORDER),
     "EVENTS page oldest first": reads.paged(Dialect.POSTGRESQL, reads.EVENTS, reads.EVENT_ORDER_OLDEST_FIRST),
@@ -48,7 +55,16 @@ READS = {
 }
 # One value per parameter a statement may name: ids of rows that exist (every text column holds `<column>-<n>`).
 PARAMS: dict[str, Any] = {
-    "ids": ["field_id-7", "dataset_id-7", "job_id-7", "run_id-7", "namespace_id-7", "event_id-7", "entity_id-7"],
+    "ids": [
+        "field_id-7",
+        "dataset_id-7",
+        "job_id-7",
+        "run_id-7",
+        "namespace_id-7",
+        "event_id-7",
+        "entity_id-7",
+        "version_id-7",
+    ],
     "names": ["facet_name-7"],
     "owner": FacetOwner.DATASET.value,
     "namespace_id": "namespace_id-7",
@@ -61,6 +77,7 @@ PARAMS: dict[str, Any] = {
     "before": "2024-12-31 00:00:00",
     "page_limit": 100,
     "page_offset": 15_000,
+    "run_id": "run_id-7",
 }
 
 

@@ -103,7 +103,7 @@ def test_every_read_answers_as_on_sqlite(stores: tuple[SqliteStore, Store]) -> N
     owners = {FacetOwner.DATASET: datasets, FacetOwner.JOB: jobs, FacetOwner.RUN: runs}
     for owner, entities in owners.items():
         same("facets", owner, entities, facet_names, ordered=False)
-        same("every_facet", owner, entities, ordered=False)
+        same("entity_facets", owner, entities, ordered=False)
     same("events", TimeWindow("0001-01-01 00:00:00", "9999-12-31 23:59:59"), ALL)
     same("events", TimeWindow("2000-01-01 00:00:00", "2100-01-01 00:00:00"), Page(5, 3))
     same("events", TimeWindow("2000-01-01 00:00:00", "2100-01-01 00:00:00"), Page(5, 3), oldest_first=True)

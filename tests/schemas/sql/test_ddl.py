@@ -12,8 +12,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from schemas import migrations
 from schemas.dsn import Dialect
+from schemas.migrations import MIGRATIONS
 from schemas.sql import ddl
 from schemas.sqlite.store import SqliteStore
 from schemas.tables import TABLES, ColType
@@ -56,7 +56,7 @@ SEED_KEYS: dict[str, tuple[str, ...]] = {  # "primary key first"; the two run I/
     "OL_COLUMN_LINEAGE": ("lineage_id",),
     "OL_SCHEMA_VERSION": ("version_id",),
 }
-EXTENSION_TABLES = ("OL_EVENT", "OL_FACET", "OL_DATASET_SYMLINK", "OL_COLUMN_LINEAGE_DATASET")
+EXTENSION_TABLES = ("OL_EVENT", "OL_FACET", "OL_DATASET_SYMLINK", "OL_COLUMN_LINEAGE_DATASET", "OL_DATASET_VERSION")
 
 
 def seed_columns(table: str) -> list[tuple[str, str]]:
@@ -210,7 +210,7 @@ def test_sqlite_ddl_is_what_create_applied_and_what_sqlite_keeps(tmp_path: Path)
         store.close()
     rendered = ddl.render_schema(Dialect.SQLITE)
     assert [s for s in executed if not s.startswith("INSERT INTO OL_SCHEMA_VERSION ")] == rendered
-    assert len(executed) == len(rendered) + len(migrations.MIGRATIONS)  # one record per migration
+    assert len(executed) == len(rendered) + len(MIGRATIONS)  # one record per migration
     with closing(sqlite3.connect(tmp_path / "lineage.db")) as conn:
         kept = [row[0] for row in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")]
     assert kept == rendered

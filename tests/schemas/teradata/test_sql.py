@@ -181,7 +181,7 @@ def read_everything(store: TeradataStore) -> None:
     store.runs_by_ids(ids)
     store.runs_writing("ds", page)
     store.facets("dataset", ids, ["schema", "documentation"])
-    store.every_facet("job", ids)
+    store.entity_facets("job", ids)
     store.events(TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999"), page)
     store.events(TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999"), page, oldest_first=True)
     for kind in CountKind:
@@ -189,6 +189,15 @@ def read_everything(store: TeradataStore) -> None:
     store.search("ord%er", list(SearchKind), page)
     window = TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999")
     store.search("ord", [SearchKind.JOB], page, SearchScope("ns", window, newest_first=True))
+    store.column_edges_into(ids)
+    store.entity_facets("job", ids)
+    store.facets_named(["tags", "dataSource"])
+    store.latest_runs(ids, 10)
+    store.run_io(ids)
+    store.run_events("run")
+    store.dataset_versions("ds", page)
+    store.dataset_versions_by_ids(ids)
+    store.current_dataset_versions(ids)
 
 
 CALLS = recorded_calls()

@@ -25,7 +25,6 @@ from tests.schemas.teradata.test_sql import (
     upgraded_seed_catalog,
 )
 
-VERSIONS = [m.version for m in MIGRATIONS]
 ADDITIVE = re.compile(
     rf"(/\* .* \*/\nCREATE MULTISET TABLE {DATABASE}\.OL_\w+ \(.*|ALTER TABLE {DATABASE}\.OL_\w+ ADD \w+ .*|"
     rf"CREATE INDEX idx_\w+ \([\w, ]+\) ON {DATABASE}\.OL_\w+|"
@@ -34,10 +33,11 @@ ADDITIVE = re.compile(
     re.DOTALL,
 )
 READS = re.compile(r"SELECT .*", re.DOTALL)
+ALL_VERSIONS = [m.version for m in MIGRATIONS]
 
 
 def current_script() -> Script:
-    return Script(DATABASE, schema_catalog(), versions=VERSIONS)
+    return Script(DATABASE, schema_catalog(), versions=ALL_VERSIONS)
 
 
 # --- the seed application's database ----------------------------------------------------------------------
@@ -50,9 +50,9 @@ def test_upgrade_of_the_seed_database_is_additive() -> None:
     assert statements and [s for s in sent if not (ADDITIVE.fullmatch(s) or READS.fullmatch(s))] == []
     assert not any(re.search(r"\b(DROP|DELETE|UPDATE|RENAME|MODIFY)\b", s) for s in sent)
     assert all(call.autocommit for call in script.calls)  # ANSI mode: each DDL statement its own transaction
-    assert script.versions == VERSIONS  # the seed's row kept, the later migrations recorded
+    assert script.versions == ALL_VERSIONS  # the seed's row kept, the later migrations recorded
     creates = {m[1] for s in sent if (m := re.search(r"CREATE MULTISET TABLE \w+\.(OL_\w+)", s))}
-    assert creates == {"OL_EVENT", "OL_FACET", "OL_DATASET_SYMLINK", "OL_COLUMN_LINEAGE_DATASET"}
+    assert creates == {"OL_EVENT", "OL_FACET", "OL_DATASET_SYMLINK", "OL_COLUMN_LINEAGE_DATASET", "OL_DATASET_VERSION"}
     # widened where no index covers the column, keeping its character set and nullability
     assert f"ALTER TABLE {DATABASE}.OL_DATASET_FIELD ADD field_type VARCHAR(4000) CHARACTER SET LATIN" in sent
     assert (
@@ -75,7 +75,7 @@ def test_create_refuses_the_seed_database() -> None:
 def test_create_on_an_empty_database_then_nothing_more() -> None:
     script = Script(DATABASE)
     statements = store_on(script).create_schema()
-    assert sum(s.startswith("INSERT INTO") for s in statements) == len(VERSIONS) and script.versions == VERSIONS
+    assert sum(s.startswith("INSERT INTO") for s in statements) == len(ALL_VERSIONS) and script.versions == ALL_VERSIONS
     script.catalog = schema_catalog()
     assert store_on(script).upgrade_schema() == []
     assert store_on(script).schema_status().current
@@ -83,7 +83,7 @@ def test_create_on_an_empty_database_then_nothing_more() -> None:
 
 def test_writes_on_the_upgraded_seed_match_its_primary_index_and_fit_its_columns() -> None:
     script = seed_script()
-    script.catalog, script.versions = upgraded_seed_catalog(), VERSIONS
+    script.catalog, script.versions = upgraded_seed_catalog(), ALL_VERSIONS
     batch = real_batch()
     outcomes = store_on(script).write_batch(batch)
     assert outcomes.count(WriteOutcome.STORED) == len(batch) - 3
