@@ -1,6 +1,7 @@
 """marquez-python, Marquez's own client, against a real `lineage serve` loaded with ../shared/events and the demo:
 every client method whose endpoint this server serves (the reads; the client's writes are Marquez's deprecated
-PUT/POST API, and ingestion here is OpenLineage's POST /api/v1/lineage)."""
+PUT/POST API, and ingestion here is OpenLineage's POST /api/v1/lineage). Not served, so not here: get_source (one
+source by name) and list_events (Marquez's older /api/v1/events; its UI reads /api/v1/events/lineage)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,17 @@ def test_column_lineage_by_dataset_field_and_job(client: MarquezClient) -> None:
     assert f"datasetField:{NAMESPACE}:FACT.SALES_DAILY:total_amount" in ids
     job = client.get_column_lineage_by_job(JOB_NAMESPACE, "fact.load_sales_daily", depth=1)
     assert {n["type"] for n in job["graph"]} == {"DATASET_FIELD"} and job["graph"]
+
+
+def test_versions_tags_and_sources(client: MarquezClient) -> None:
+    versions = client.list_dataset_versions(NAMESPACE, "DIM.CUSTOMER")["versions"]
+    assert versions and all(v["id"]["name"] == "DIM.CUSTOMER" for v in versions)
+    one = client.get_dataset_version(NAMESPACE, "DIM.CUSTOMER", versions[0]["version"])
+    assert one["version"] == versions[0]["version"]
+    tags = client.list_tags()
+    assert isinstance(tags["tags"], list)
+    sources = client.list_sources()["sources"]
+    assert NAMESPACE in {s["name"] for s in sources}
 
 
 def test_errors_reach_the_client_as_its_own_exceptions(client: MarquezClient) -> None:
