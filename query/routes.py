@@ -36,6 +36,8 @@ def v1_routes(prefix: str = V1) -> list[web.RouteDef]:
         web.get(f"{prefix}/column-lineage", v1_lineage.column_lineage_handler),
         web.get(f"{prefix}/events/lineage", v1_lineage.events),
         web.get(f"{prefix}/search", v1_lineage.search),
+        # Marquez's web UI asks `/api/v1/search/?q=` (web/src/store/requests/search.ts); Marquez's router takes both.
+        web.get(f"{prefix}/search/", v1_lineage.search),
         web.get(f"{prefix}/stats/lineage-events", v1_stats.lineage_events),
         web.get(f"{prefix}/stats/jobs", v1_stats.jobs),
         web.get(f"{prefix}/stats/datasets", v1_stats.datasets),

@@ -178,6 +178,8 @@ async def test_search_by_namespace_and_time_and_marquez_total(
     assert len(early["results"]) == len(updated) - 1 and "customer.sync" not in {r["name"] for r in early["results"]}
     newest = await (await client.get("/api/v1/search?q=customer&sort=UPDATE_AT&limit=100")).json()
     assert newest["results"][0]["name"] == "customer.sync"
+    ui = await (await client.get("/api/v1/search/?q=customer&sort=NAME&limit=100&filter=DATASET")).json()
+    assert ui["results"] and {r["type"] for r in ui["results"]} == {"DATASET"}  # the path and case Marquez's UI sends
     zero = await client.get("/api/v1/search?q=customer&limit=0")
     assert zero.status == 200 and await zero.json() == {"totalCount": 0, "results": []}
 
