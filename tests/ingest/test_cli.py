@@ -79,7 +79,7 @@ def test_schema_create_status_and_repeat(workdir: Path, capsys: pytest.CaptureFi
     code, out = run(capsys, "schema", "upgrade")
     assert code == 0 and "nothing to do" in out
     code, out = run(capsys, "schema", "status")
-    assert code == 0 and "applied  2  event_ingestion" in out and "applied  3  event_time_index" in out
+    assert code == 0 and "applied  2  event_ingestion" in out and "applied  4  event_time_index" in out
     tables = {row[0] for row in sqlite3.connect(workdir / "lineage.db").execute("SELECT name FROM sqlite_master")}
     assert set(SEED_TABLES) <= tables
 
