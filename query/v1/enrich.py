@@ -142,11 +142,14 @@ class RunContext:
     datasets: dict[str, DatasetInfo] = field(default_factory=dict)
     facets: dict[str, JSON] = field(default_factory=dict)
 
+    def datasets_of(self, run_id: str, role: str) -> list[DatasetInfo]:
+        """The datasets the run read (`input`) or wrote (`output`)."""
+        links = self.io.get(run_id, [])
+        return [self.datasets[i.dataset_id] for i in links if i.role == role and i.dataset_id in self.datasets]
+
     def version(self, r: RunInfo) -> str:
-        ios = self.io.get(r.run_id, [])
-        refs = {role: [_dataset_ref(self.datasets[i.dataset_id]) for i in ios if i.role == role and i.dataset_id in
-                       self.datasets] for role in ("input", "output")}  # fmt: skip
-        return job_version(r.namespace_uri, r.job_name, refs["input"], refs["output"])
+        inputs, outputs = (map(_dataset_ref, self.datasets_of(r.run_id, role)) for role in ("input", "output"))
+        return job_version(r.namespace_uri, r.job_name, inputs, outputs)
 
     def run(self, r: RunInfo) -> JSON:
         return shapes_v1.run(r, self.facets.get(r.run_id, {}), self.version(r))

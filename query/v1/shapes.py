@@ -38,7 +38,7 @@ class JobExtras:
     parent_name: str | None = None  # the job a ParentRunFacet named as this job's parent
 
 
-def _text(facets: Mapping[str, Any], name: str, key: str) -> str | None:
+def facet_text(facets: Mapping[str, Any], name: str, key: str) -> str | None:
     facet = facets.get(name)
     value = facet.get(key) if isinstance(facet, dict) else None
     return value if isinstance(value, str) else None
@@ -85,7 +85,7 @@ def namespace(n: NamespaceInfo) -> JSON:
 
 def source_name(d: DatasetInfo, facets: Mapping[str, Any]) -> str:
     """The dataSource facet's name, else the dataset's namespace."""
-    return _text(facets, "dataSource", "name") or d.namespace_uri
+    return facet_text(facets, "dataSource", "name") or d.namespace_uri
 
 
 def dataset(d: DatasetInfo, fields: Iterable[FieldInfo], extras: DatasetExtras) -> JSON:
@@ -105,7 +105,7 @@ def dataset(d: DatasetInfo, fields: Iterable[FieldInfo], extras: DatasetExtras) 
         ],
         "tags": tag_names(facets),
         "lastModifiedAt": store_to_iso(d.updated_at),
-        "lastLifecycleState": _text(facets, "lifecycleStateChange", "lifecycleStateChange")
+        "lastLifecycleState": facet_text(facets, "lifecycleStateChange", "lifecycleStateChange")
         or ("DROP" if d.is_active == "N" else None),
         "description": d.description,
         "facets": dict(facets),
@@ -173,7 +173,7 @@ def job(j: JobInfo, links: Iterable[JobLink], datasets: dict[str, DatasetInfo], 
         "namespace": j.namespace_uri,
         "inputs": ids("input"),
         "outputs": ids("output"),
-        "location": _text(facets, "sourceCodeLocation", "url"),
+        "location": facet_text(facets, "sourceCodeLocation", "url"),
         "description": j.description,
         "latestRun": extras.latest_runs[0] if extras.latest_runs else None,
         "latestRuns": extras.latest_runs,

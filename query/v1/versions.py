@@ -52,12 +52,6 @@ def schema_fields(facets: Mapping[str, Any]) -> list[JSON]:
     return found
 
 
-def _text(facets: Mapping[str, Any], name: str, key: str) -> str | None:
-    facet = facets.get(name)
-    value = facet.get(key) if isinstance(facet, dict) else None
-    return value if isinstance(value, str) else None
-
-
 def _versions_json(store: Store, d: DatasetInfo, versions: list[DatasetVersionInfo]) -> list[JSON]:
     """4 statements: the runs that made the versions, and what their answers need (query.v1.enrich)."""
     run_ids = list(dict.fromkeys(v.run_id for v in versions if v.run_id))
@@ -81,8 +75,8 @@ def _versions_json(store: Store, d: DatasetInfo, versions: list[DatasetVersionIn
                 "fields": schema_fields(facets),
                 "tags": shapes_v1.tag_names(facets),
                 "lastModifiedAt": store_to_iso(v.updated_at),
-                "lifecycleState": _text(facets, "lifecycleStateChange", "lifecycleStateChange"),
-                "description": _text(facets, "documentation", "description") or d.description,
+                "lifecycleState": shapes_v1.facet_text(facets, "lifecycleStateChange", "lifecycleStateChange"),
+                "description": shapes_v1.facet_text(facets, "documentation", "description") or d.description,
                 "createdByRun": context.run(run) if run is not None else None,
                 "facets": facets,
             }
@@ -124,18 +118,17 @@ def _job_versions(store: Store, j: JobInfo) -> list[JSON]:
     """The distinct versions of the job's latest runs, newest first: 5 statements."""
     runs = store.runs(j.job_id, Page(VERSION_RUNS)).items  # newest first
     context = run_context(store, runs)
-    location = _text(live_facets(store.entity_facets(FacetOwner.JOB, [j.job_id])).get(j.job_id, {}),
-                     "sourceCodeLocation", "url")  # fmt: skip
+    job_facets = live_facets(store.entity_facets(FacetOwner.JOB, [j.job_id])).get(j.job_id, {})
+    location = shapes_v1.facet_text(job_facets, "sourceCodeLocation", "url")
     grouped: dict[str, list[RunInfo]] = {}
     for r in runs:
         grouped.setdefault(context.version(r), []).append(r)
     result = []
     for index, (version, members) in enumerate(grouped.items()):
-        ios = context.io.get(members[0].run_id, [])
-        refs = {role: [{"namespace": context.datasets[i.dataset_id].namespace_uri,
-                        "name": context.datasets[i.dataset_id].name}
-                       for i in ios if i.role == role and i.dataset_id in context.datasets]
-                for role in ("input", "output")}  # fmt: skip
+        refs = {
+            role: [{"namespace": d.namespace_uri, "name": d.name} for d in context.datasets_of(members[0].run_id, role)]
+            for role in ("input", "output")
+        }
         created = min((r.created_at for r in members if r.created_at), default=None)
         updated = max((r.last_event_time for r in members if r.last_event_time), default=None)
         result.append(
