@@ -199,6 +199,12 @@ class SqlReads:
     def runs_writing(self, dataset_id: str, page: Page) -> list[RunInfo]:
         return self._paged(RunInfo, reads.RUNS_WRITING, reads.RUN_ORDER, {"dataset_id": dataset_id}, page).items
 
+    def recent_runs(self, page: Page) -> list[RunInfo]:
+        return self._paged(RunInfo, reads.RUNS, reads.RECENT_RUN_ORDER, {}, page).items
+
+    def run_events(self, run_id: str, page: Page) -> Paged[EventInfo]:
+        return self._paged(EventInfo, reads.RUN_EVENTS, reads.RUN_EVENT_ORDER, {"run_id": run_id}, page)
+
     def facets(self, owner: str, entity_ids: Sequence[str], names: Sequence[str]) -> list[FacetInfo]:
         found: list[FacetInfo] = []
         for chunk in reads.chunks(list(dict.fromkeys(entity_ids))):
@@ -231,9 +237,6 @@ class SqlReads:
 
     def run_io(self, run_ids: Sequence[str]) -> list[RunIo]:
         return self._by_ids(RunIo, reads.RUN_IO, run_ids)
-
-    def run_events(self, run_id: str) -> list[EventInfo]:
-        return self._build(EventInfo, reads.RUN_EVENTS + " ORDER BY " + reads.RUN_EVENT_ORDER, {"run_id": run_id})
 
     def dataset_versions(self, dataset_id: str, page: Page) -> Paged[DatasetVersionInfo]:
         params = {"dataset_id": dataset_id}

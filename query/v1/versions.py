@@ -177,10 +177,13 @@ async def get_job_version(request: web.Request) -> web.Response:
 # --- run facets -----------------------------------------------------------------------------------------------
 
 
+RUN_EVENTS_READ = 10_000  # events of one run read for its job facets: far more than a run sends
+
+
 def _job_facets_of_run(store: Store, run_id: str) -> JSON:
     """The job facets the run's own events carried, later events' values replacing earlier ones."""
     facets: JSON = {}
-    for event in store.run_events(run_id):
+    for event in store.run_events(run_id, Page(RUN_EVENTS_READ)).items:
         job = parse_json(event.payload)
         given = job.get("job", {}).get("facets") if isinstance(job, dict) else None
         if isinstance(given, dict):

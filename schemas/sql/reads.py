@@ -245,6 +245,8 @@ LATEST_RUNS = (
     "JOIN OL_JOB j ON j.job_id = r.job_id JOIN OL_NAMESPACE n ON n.namespace_id = j.namespace_id "
     "WHERE r.job_id IN ({ids})) q WHERE run_rank <= :per_job"
 )
+RUNS = _RUNS
+RECENT_RUN_ORDER = "event_time DESC, run_id"  # across all jobs: idx_ol_run_time leads the sort
 
 FACETS = (
     f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner "  # noqa: S608

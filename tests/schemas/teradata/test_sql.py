@@ -194,7 +194,6 @@ def read_everything(store: TeradataStore) -> None:
     store.facets_named(["tags", "dataSource"])
     store.latest_runs(ids, 10)
     store.run_io(ids)
-    store.run_events("run")
     store.dataset_versions("ds", page)
     store.dataset_versions_by_ids(ids)
     store.current_dataset_versions(ids)
