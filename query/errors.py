@@ -3,7 +3,8 @@
 Every error a client can be answered with is a subclass of `HttpError` with its own status and code (one
 class per code, so the set of codes is the set of subclasses). query never imports ingest, so the base
 lives here; ingest.http subclasses it and its error middleware renders every one in the one error shape
-{"error", "code", "details": [{"path", "message"}], "request_id"}.
+{"error", "message", "code", "details": [{"path", "message"}], "request_id"} (`message` repeats `error` for
+Marquez's web UI, which shows `code` and `message`).
 """
 
 from __future__ import annotations

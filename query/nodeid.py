@@ -1,5 +1,6 @@
 """Marquez node ids: `dataset:<namespace>:<name>`, `datasetField:<namespace>:<dataset>:<field>`,
-`job:<namespace>:<name>`, `run:<id>`, optionally followed by `#<version>` (ignored: no versions here).
+`job:<namespace>:<name>`, `run:<id>`, optionally followed by `#<version>` (a dataset or job version, kept in
+`NodeId.version`).
 
 Parsing follows Marquez (marquez.service.models.NodeId.parts): when splitting on every colon gives exactly
 the parts expected, that is the answer; otherwise only colons not followed by `//` or a digit separate parts,
@@ -33,9 +34,11 @@ class NodeId:
     namespace: str  # "" for a run
     name: str  # dataset, job or run id
     field: str | None = None  # a datasetField's field
+    version: str | None = None  # the `#<version>` suffix, lower case
 
     def __str__(self) -> str:
-        return format_node(self.kind, self.namespace, self.name, self.field)
+        text = format_node(self.kind, self.namespace, self.name, self.field)
+        return text if self.version is None else f"{text}#{self.version}"
 
 
 def format_node(kind: NodeKind, namespace: str, name: str, field: str | None = None) -> str:
@@ -81,12 +84,13 @@ def parse_node_id(value: str, name: str = "nodeId") -> NodeId:
     if not sep or kind_text not in kinds:
         raise bad_parameter(name, f"{value!r} must start with dataset:, datasetField:, job: or run:")
     kind = kinds[kind_text]
-    unversioned = value.split("#", 1)[0]
+    unversioned, hash_sign, suffix = value.partition("#")
     parts = _split(unversioned, PARTS[kind])
-    if parts is None or not all(parts[1:]):
+    if parts is None or not all(parts[1:]) or (hash_sign and not suffix):
         raise bad_parameter(name, f"{value!r} is not a {kind.value} node id")
+    version = suffix.lower() if hash_sign else None
     if kind is NodeKind.RUN:
         return NodeId(kind, "", parts[1])
     if kind is NodeKind.FIELD:
-        return NodeId(kind, parts[1], parts[2], parts[3])
-    return NodeId(kind, parts[1], parts[2])
+        return NodeId(kind, parts[1], parts[2], parts[3], version)
+    return NodeId(kind, parts[1], parts[2], version=version)

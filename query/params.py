@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 from query.config import QueryConfig
 from query.errors import bad_parameter
@@ -10,6 +11,7 @@ from query.lineage import Way
 from schemas.store import Page
 from schemas.times import format_store_time, parse_iso
 
+T = TypeVar("T")
 WAYS = {"upstream": Way.UPSTREAM, "downstream": Way.DOWNSTREAM, "both": Way.BOTH}
 
 
@@ -39,8 +41,9 @@ def way(query: Mapping[str, str], name: str = "direction") -> Way:
     return WAYS[raw]
 
 
-def page(query: Mapping[str, str], config: QueryConfig, default_limit: int) -> Page:
-    limit = integer(query, "limit", min(default_limit, config.max_page_size), 1, config.max_page_size)
+def page(query: Mapping[str, str], config: QueryConfig, default_limit: int, min_limit: int = 1) -> Page:
+    """limit and offset; Marquez's lists take `limit=0` (an empty page with its total), so v1 passes min_limit=0."""
+    limit = integer(query, "limit", min(default_limit, config.max_page_size), min_limit, config.max_page_size)
     offset = integer(query, "offset", 0, 0, 2**31 - 1)
     return Page(limit, offset)
 
@@ -66,7 +69,8 @@ def boolean(query: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def timestamp(query: Mapping[str, str], name: str, default: str) -> str:
-    """An ISO 8601 date or date-time parameter as store text; no offset means UTC."""
+    """An ISO 8601 date or date-time parameter as store text; no offset means UTC. A time outside the years 1 to
+    9999 once in UTC (`0001-01-01T00:00:00+01:00`) is a 400 like any other bad value."""
     raw = query.get(name, "").strip()
     if not raw:
         return default
@@ -74,6 +78,16 @@ def timestamp(query: Mapping[str, str], name: str, default: str) -> str:
     text = raw.replace(" ", "+", 1) if "T" in raw else raw
     try:
         moment, _ = parse_iso(text)
-    except ValueError:
-        raise bad_parameter(name, f"{raw!r} is not an ISO 8601 date-time") from None
-    return format_store_time(moment)
+        return format_store_time(moment)
+    except (ValueError, OverflowError):
+        raise bad_parameter(name, f"{raw!r} is not an ISO 8601 date-time within the years 1 to 9999") from None
+
+
+def choice(query: Mapping[str, str], name: str, choices: Mapping[str, T], default: T) -> T:
+    """One of `choices` (keys compared case-insensitively); `default` when absent."""
+    raw = query.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise bad_parameter(name, f"{raw!r} is not one of {', '.join(choices)}")
+    return choices[raw]

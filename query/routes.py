@@ -10,8 +10,11 @@ from query.cache import LineageCache
 from query.config import QueryConfig
 from query.explorer.routes import setup_explorer
 from query.typedefs import QUERY_CACHE, QUERY_CONFIG, QUERY_STORE
+from query.v1 import beta_search as v1_beta_search
 from query.v1 import lineage as v1_lineage
 from query.v1 import routes as v1
+from query.v1 import stats as v1_stats
+from query.v1 import versions as v1_versions
 from query.v2 import routes as v2
 from schemas.store import Store
 
@@ -27,12 +30,36 @@ def v1_routes(prefix: str = V1) -> list[web.RouteDef]:
         web.get(f"{prefix}/namespaces/{{namespace}}/jobs", v1.list_jobs),
         web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}", v1.get_job),
         web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}/runs", v1.list_runs),
+        web.get(f"{prefix}/jobs", v1.list_all_jobs),
         web.get(f"{prefix}/jobs/runs/{{id}}", v1.get_run),
         # GET only: POST /api/v1/lineage is ingestion (ingest). No HEAD, so the POST route stays alone.
         web.get(f"{prefix}/lineage", v1_lineage.lineage, allow_head=False),
         web.get(f"{prefix}/column-lineage", v1_lineage.column_lineage_handler),
         web.get(f"{prefix}/events/lineage", v1_lineage.events),
         web.get(f"{prefix}/search", v1_lineage.search),
+        # Marquez's web UI asks `/api/v1/search/?q=` (web/src/store/requests/search.ts); Marquez's router takes both.
+        web.get(f"{prefix}/search/", v1_lineage.search),
+        web.get(f"{prefix}/stats/lineage-events", v1_stats.lineage_events),
+        web.get(f"{prefix}/stats/jobs", v1_stats.jobs),
+        web.get(f"{prefix}/stats/datasets", v1_stats.datasets),
+        web.get(f"{prefix}/stats/sources", v1_stats.sources),
+        web.get(f"{prefix}/namespaces/{{namespace}}/datasets/{{dataset}}/versions", v1_versions.list_dataset_versions),
+        web.get(
+            f"{prefix}/namespaces/{{namespace}}/datasets/{{dataset}}/versions/{{version}}",
+            v1_versions.get_dataset_version,
+        ),
+        web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}/versions", v1_versions.list_job_versions),
+        web.get(f"{prefix}/namespaces/{{namespace}}/jobs/{{job}}/versions/{{version}}", v1_versions.get_job_version),
+        web.get(f"{prefix}/jobs/runs/{{id}}/facets", v1_versions.run_facets),
+        web.get(f"{prefix}/tags", v1_versions.list_tags),
+        web.get(f"{prefix}/sources", v1_versions.list_sources),
+    ]
+
+
+def v2beta_routes() -> list[web.RouteDef]:
+    return [
+        web.get("/api/v2beta/search/jobs", v1_beta_search.search_jobs),
+        web.get("/api/v2beta/search/datasets", v1_beta_search.search_datasets),
     ]
 
 
@@ -45,6 +72,7 @@ def setup_query(app: web.Application, store: Store, config: QueryConfig, cache: 
     app.cleanup_ctx.append(_cache_lifecycle)
     app.router.add_routes(v2.routes())
     app.router.add_routes(v1_routes())
+    app.router.add_routes(v2beta_routes())
     setup_explorer(app)
 
 

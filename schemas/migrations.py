@@ -60,6 +60,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "3.1.0",
         "Unicode case-folded names for search and a hashed database key for database lineage, filled for old rows",
     ),
+    Migration(5, "dataset_versions", "3.2.0", "Dataset versions: each distinct set of facets an event carried"),
+    Migration(
+        6, "event_time_index", "3.3.0", "Index on OL_EVENT (event_kind, event_time, event_id) for event listings"
+    ),
 )
 
 
@@ -222,7 +226,7 @@ def create(target: Target, *, now: datetime | None = None) -> list[str]:
 
 def schema_catalog(*, only: tuple[Table, ...] = TABLES) -> Catalog:
     """The catalog a database created by `render_schema(TERADATA)` reports: every table, column and index, with the
-    declared types and primary indexes of schemas.tables, and both migrations recorded. Used to plan statements
+    declared types and primary indexes of schemas.tables, and every migration recorded. Used to plan statements
     before a catalog has been read, and by tests."""
     types = {t.name: {c.name.lower(): _declared(c) for c in t.columns} for t in only}
     return Catalog(

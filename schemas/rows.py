@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -77,6 +78,15 @@ def field_key(namespace: str, dataset: str, field: str) -> str:
 
 def job_key(namespace: str, name: str) -> str:
     return make_key("job", namespace, name)
+
+
+def content_uuid(*parts: str) -> str:
+    """A UUID (version 5 bits, RFC 4122 variant) naming the joined parts: the same content, the same UUID.
+
+    Versions (a dataset's facets, a job's inputs and outputs) are named by what they hold, so every writer and
+    every reader derives the same version without asking the database."""
+    digest = hashlib.sha256(KEY_SEPARATOR.join(parts).encode("utf-8")).hexdigest()[:32]
+    return str(uuid.UUID(hex=digest, version=5))
 
 
 class RunState(StrEnum):
@@ -269,6 +279,21 @@ class FacetRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetVersionRow:
+    """OL_DATASET_VERSION: one distinct content (the facets an event carried) of one dataset.
+
+    Content-addressed: the same facets seen again are the same row (created_at keeps the first sighting,
+    updated_at the latest, run_id the latest run that carried them), so a dataset gets a new version exactly
+    when an event carries facets it has not carried before."""
+
+    version_id: str  # content_uuid(dataset_id, the facets as canonical JSON)
+    dataset_id: str
+    run_id: str | None  # the run of the event; None for a DatasetEvent or JobEvent
+    payload: str  # the facets as JSON text
+    event_time: str
+
+
+@dataclass(frozen=True, slots=True)
 class EventRow:
     """OL_EVENT: the raw event archive. Its id is the event's identity: the same event twice is one row."""
 
@@ -301,3 +326,4 @@ class EventRows:
     dataset_edges: tuple[DatasetEdgeRow, ...] = ()
     symlinks: tuple[SymlinkRow, ...] = ()
     facets: tuple[FacetRow, ...] = ()
+    dataset_versions: tuple[DatasetVersionRow, ...] = ()

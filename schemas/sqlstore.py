@@ -22,16 +22,19 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar, cast
 
 from schemas.dsn import Dialect
-from schemas.rows import EventRows, database_key, make_key
+from schemas.rows import EventKind, EventRows, database_key, make_key
 from schemas.sql import marks, reads
 from schemas.sql import purge as purge_sql
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
 from schemas.sql.upserts import WRITES
 from schemas.store import (
+    BucketCount,
     ColumnEdge,
+    CountKind,
     DatasetInfo,
     DatasetLink,
+    DatasetVersionInfo,
     Direction,
     EventInfo,
     FacetInfo,
@@ -43,8 +46,10 @@ from schemas.store import (
     Paged,
     PendingItem,
     RunInfo,
+    RunIo,
     SearchHit,
     SearchKind,
+    SearchScope,
     SourceMark,
     TimeWindow,
     WriteOutcome,
@@ -128,6 +133,9 @@ class SqlReads:
     def column_edges(self, field_ids: Sequence[str], direction: Direction) -> list[ColumnEdge]:
         return self._by_ids(ColumnEdge, reads.COLUMN_EDGES[direction], field_ids)
 
+    def column_edges_into(self, dataset_ids: Sequence[str]) -> list[ColumnEdge]:
+        return self._by_ids(ColumnEdge, reads.COLUMN_EDGES_INTO, dataset_ids)
+
     def dataset_links(self, dataset_ids: Sequence[str], direction: Direction) -> list[DatasetLink]:
         return self._by_ids(DatasetLink, reads.DATASET_LINKS[direction], dataset_ids)
 
@@ -170,6 +178,26 @@ class SqlReads:
     def jobs_by_ids(self, job_ids: Sequence[str]) -> list[JobInfo]:
         return self._by_ids(JobInfo, reads.JOBS_BY_IDS, job_ids)
 
+    def jobs_listed(self, namespace_id: str | None, last_states: Sequence[str] | None, page: Page) -> Paged[JobInfo]:
+        params: Params = {} if namespace_id is None else {"namespace_id": namespace_id}
+        scope = "" if namespace_id is None else reads.JOBS_IN_NAMESPACE
+        every = reads.ALL_JOBS if namespace_id is None else reads.JOBS_OF_NAMESPACE
+        if last_states is None:
+            return self._paged(JobInfo, every, reads.JOB_RECENT_ORDER, params, page)
+        text, bound = reads.in_list(reads.JOBS_BY_LAST_STATE + scope, {"states": list(last_states)})
+        statement = reads.paged(self.dialect, text, reads.JOB_RECENT_ORDER)
+        items = self._build(JobInfo, statement, {**params, **bound, **reads.page_params(page)})
+        total = self._rows(reads.counted(every), params)[0][0]  # every job in scope, as Marquez counts
+        return Paged(items, int(total))
+
+    def latest_runs(self, job_ids: Sequence[str], per_job: int) -> list[RunInfo]:
+        found = self._by_ids(RunInfo, reads.LATEST_RUNS, job_ids, {"per_job": per_job})
+        # Newest first within a job, NULL times last: the order of reads.RUN_ORDER on SQLite.
+        found.sort(key=lambda r: r.run_id)
+        found.sort(key=lambda r: r.last_event_time or "", reverse=True)
+        found.sort(key=lambda r: r.last_event_time is None)
+        return found
+
     def runs(self, job_id: str, page: Page) -> Paged[RunInfo]:
         return self._paged(RunInfo, reads.RUNS_OF_JOB, reads.RUN_ORDER, {"job_id": job_id}, page)
 
@@ -192,15 +220,58 @@ class SqlReads:
             found.extend(self._build(FacetInfo, text, {"owner": owner, **bound}))
         return found
 
-    def events(self, window: TimeWindow, page: Page) -> Paged[EventInfo]:
-        params = {"after": window.after, "before": window.before}
-        return self._paged(EventInfo, reads.EVENTS, reads.EVENT_ORDER, params, page)
+    def events(self, window: TimeWindow, page: Page, *, oldest_first: bool = False) -> Paged[EventInfo]:
+        params = {"after": window.after, "before": window.before, "event_kind": EventKind.RUN.value}
+        order = reads.EVENT_ORDER_OLDEST_FIRST if oldest_first else reads.EVENT_ORDER
+        return self._paged(EventInfo, reads.EVENTS, order, params, page)
 
-    def search(self, text: str, kinds: Sequence[SearchKind], page: Page) -> Paged[SearchHit]:
+    def counts_in_buckets(self, kind: CountKind, bounds: Sequence[str]) -> list[BucketCount]:
+        if len(bounds) < 2:
+            return []
+        statement = reads.bucket_counts(kind, len(bounds), before_first=kind is not CountKind.RUN_EVENTS)
+        params: Params = {f"bound_{i}": bound for i, bound in enumerate(bounds)}
+        if kind is CountKind.RUN_EVENTS:
+            params["event_kind"] = EventKind.RUN.value
+        return [BucketCount(int(b), t, int(n)) for b, t, n in self._rows(statement, params)]
+
+    def entity_facets(self, owner: str, entity_ids: Sequence[str]) -> list[FacetInfo]:
+        return self._by_ids(FacetInfo, reads.ENTITY_FACETS, entity_ids, {"owner": owner})
+
+    def facets_named(self, names: Sequence[str]) -> list[FacetInfo]:
+        if not names:
+            return []
+        text, bound = reads.in_list(reads.FACETS_NAMED, {"names": list(names)})
+        return self._build(FacetInfo, text, bound)
+
+    def run_io(self, run_ids: Sequence[str]) -> list[RunIo]:
+        return self._by_ids(RunIo, reads.RUN_IO, run_ids)
+
+    def dataset_versions(self, dataset_id: str, page: Page) -> Paged[DatasetVersionInfo]:
+        params = {"dataset_id": dataset_id}
+        return self._paged(DatasetVersionInfo, reads.DATASET_VERSIONS, reads.DATASET_VERSION_ORDER, params, page)
+
+    def dataset_versions_by_ids(self, version_ids: Sequence[str]) -> list[DatasetVersionInfo]:
+        return self._by_ids(DatasetVersionInfo, reads.DATASET_VERSIONS_BY_IDS, version_ids)
+
+    def current_dataset_versions(self, dataset_ids: Sequence[str]) -> list[DatasetVersionInfo]:
+        return self._by_ids(DatasetVersionInfo, reads.CURRENT_DATASET_VERSIONS, dataset_ids)
+
+    def search(
+        self, text: str, kinds: Sequence[SearchKind], page: Page, scope: SearchScope | None = None
+    ) -> Paged[SearchHit]:
         if not kinds:
             return Paged([], 0)
-        statement = reads.search_statement(kinds)
-        return self._paged(SearchHit, statement, reads.SEARCH_ORDER, {"pattern": reads.like_pattern(text)}, page)
+        scope = scope or SearchScope()
+        params: Params = {"pattern": reads.like_pattern(text)}
+        if scope.namespace_uri is not None:
+            params["namespace"] = scope.namespace_uri
+        if scope.updated is not None:
+            params.update(after=scope.updated.after, before=scope.updated.before)
+        statement = reads.search_statement(
+            kinds, by_namespace=scope.namespace_uri is not None, by_time=scope.updated is not None
+        )
+        order = reads.SEARCH_NEWEST_ORDER if scope.newest_first else reads.SEARCH_ORDER
+        return self._paged(SearchHit, statement, order, params, page)
 
 
 class SqlStore(SqlReads, Generic[Conn]):

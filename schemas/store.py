@@ -170,6 +170,23 @@ class FacetInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetVersionInfo:
+    version_id: str
+    dataset_id: str
+    run_id: str | None  # the latest run whose event carried this content
+    payload: str | None  # the dataset's facets as that event carried them (JSON text)
+    created_at: str | None  # first sighting
+    updated_at: str | None  # latest sighting
+
+
+@dataclass(frozen=True, slots=True)
+class RunIo:
+    run_id: str
+    dataset_id: str
+    role: str  # 'input' or 'output'
+
+
+@dataclass(frozen=True, slots=True)
 class SearchHit:
     kind: str  # a SearchKind value
     item_id: str
@@ -177,6 +194,22 @@ class SearchHit:
     namespace_uri: str
     dataset_name: str | None  # a field's dataset
     updated_at: str | None
+
+
+class CountKind(StrEnum):
+    """What the usage statistics count."""
+
+    RUN_EVENTS = "run_events"  # OL_EVENT rows of run events, by event_time, grouped by event type
+    DATASETS = "datasets"  # OL_DATASET rows, by created_at
+    JOBS = "jobs"  # OL_JOB rows, by created_at
+    SOURCES = "sources"  # OL_NAMESPACE rows that hold a dataset, by created_at (Marquez makes a source per one)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketCount:
+    bucket: int  # index of the interval; -1 before the first
+    event_type: str | None  # RUN_EVENTS: START, COMPLETE, ...; None for the other kinds
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +234,15 @@ class SourceMark:
 
     mark: str | None  # store-format UTC text; None: never run (or reset)
     pending: tuple[PendingItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchScope:
+    """What narrows a search beyond its text (Marquez's /search parameters)."""
+
+    namespace_uri: str | None = None  # only hits of this namespace
+    updated: TimeWindow | None = None  # only hits last updated within the window
+    newest_first: bool = False  # by updated_at, latest first, instead of by name
 
 
 # --- the protocol ---------------------------------------------------------------------------------------
@@ -305,6 +347,10 @@ class Store(Protocol):
         """Active OL_COLUMN_LINEAGE rows whose target (UPSTREAM) or source (DOWNSTREAM) field is in field_ids."""
         ...
 
+    def column_edges_into(self, dataset_ids: Sequence[str]) -> list[ColumnEdge]:
+        """Active OL_COLUMN_LINEAGE rows whose target field belongs to one of the datasets."""
+        ...
+
     def dataset_links(self, dataset_ids: Sequence[str], direction: Direction) -> list[DatasetLink]:
         """Dataset-to-dataset links touching dataset_ids on the near side: column edges and dataset edges grouped
         by dataset pair and transformation, and run input -> output pairs grouped by job."""
@@ -348,6 +394,14 @@ class Store(Protocol):
 
     def jobs_by_ids(self, job_ids: Sequence[str]) -> list[JobInfo]: ...
 
+    def jobs_listed(self, namespace_id: str | None, last_states: Sequence[str] | None, page: Page) -> Paged[JobInfo]:
+        """Jobs of a namespace (every namespace when None), most recently updated first, as Marquez lists them.
+
+        With `last_states`, only jobs whose latest run is in one of these OL_RUN states (`NEW` standing for a run
+        without one) and jobs that have no run yet. `total` counts every job of the namespace whatever
+        `last_states` says: Marquez's totalCount does so."""
+        ...
+
     def runs(self, job_id: str, page: Page) -> Paged[RunInfo]:
         """A job's runs, newest first."""
         ...
@@ -370,11 +424,46 @@ class Store(Protocol):
         """The latest value of the named facets of the entities (OL_FACET); deleted ones have payload None."""
         ...
 
-    def events(self, window: TimeWindow, page: Page) -> Paged[EventInfo]:
-        """Raw events whose eventTime lies in the window, newest first."""
+    def events(self, window: TimeWindow, page: Page, *, oldest_first: bool = False) -> Paged[EventInfo]:
+        """Raw run events (OL_EVENT.event_kind RunEvent) whose eventTime lies in the window, newest first (oldest
+        first when asked), through the index on (event_kind, event_time, event_id)."""
         ...
 
-    def search(self, text: str, kinds: Sequence[SearchKind], page: Page) -> Paged[SearchHit]:
+    def counts_in_buckets(self, kind: CountKind, bounds: Sequence[str]) -> list[BucketCount]:
+        """Counts per bucket `i` of times in [bounds[i], bounds[i+1]) (store text, ascending); bucket -1 holds what
+        lies before bounds[0] (not for run events). Run events are counted per event type; the others are the
+        rows created (datasets, jobs, the namespaces that hold datasets). Buckets without rows are absent."""
+        ...
+
+    def entity_facets(self, owner: str, entity_ids: Sequence[str]) -> list[FacetInfo]:
+        """Every stored facet (its latest value) of the entities; deleted ones have payload None."""
+        ...
+
+    def facets_named(self, names: Sequence[str]) -> list[FacetInfo]:
+        """The named facets of every entity of every owner, live ones only (for the tags and sources lists)."""
+        ...
+
+    def latest_runs(self, job_ids: Sequence[str], per_job: int) -> list[RunInfo]:
+        """Up to `per_job` runs of each job, newest first per job, in one statement for the whole list."""
+        ...
+
+    def run_io(self, run_ids: Sequence[str]) -> list[RunIo]:
+        """The runs' inputs and outputs (every dataset a run's events named, accumulated over the run)."""
+        ...
+
+    def dataset_versions(self, dataset_id: str, page: Page) -> Paged[DatasetVersionInfo]:
+        """A dataset's versions, newest (by first sighting) first."""
+        ...
+
+    def dataset_versions_by_ids(self, version_ids: Sequence[str]) -> list[DatasetVersionInfo]: ...
+
+    def current_dataset_versions(self, dataset_ids: Sequence[str]) -> list[DatasetVersionInfo]:
+        """Each dataset's version seen last (several when their latest sightings tie)."""
+        ...
+
+    def search(
+        self, text: str, kinds: Sequence[SearchKind], page: Page, scope: SearchScope | None = None
+    ) -> Paged[SearchHit]:
         """Datasets, fields and jobs whose name contains `text`, case-insensitively and literally (`%` and `_`
         match themselves), ordered by name."""
         ...

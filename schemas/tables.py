@@ -1,7 +1,8 @@
 """The one definition of the OL_* tables, from which every dialect's DDL is rendered.
 
 The nine tables of the Teradata lineage application keep their names and every column (`since=1`, the
-application's schema version 1); what OpenLineage events need beyond that arrived with migration 2.
+application's schema version 1); what OpenLineage events need beyond that arrived with migration 2, and
+dataset versions (OL_DATASET_VERSION) with migration 5.
 Names an event can carry are VARCHAR(4000) and never indexed as text: the `*_id` and `*_key` columns
 hold `schemas.rows.make_key` hashes, and those are what indexes and joins use.
 
@@ -281,7 +282,12 @@ OL_EVENT = Table(
     primary_key=("event_id",),
     primary_index=("event_id",),
     unique_pi=True,
-    indexes=(Index("idx_ol_event_run", ("run_id",)), Index("idx_ol_event_received", ("received_at",))),
+    indexes=(
+        Index("idx_ol_event_run", ("run_id",)),
+        Index("idx_ol_event_received", ("received_at",)),
+        # The event listing (v1 /events/lineage, the stats) reads run events by time, in either order.
+        Index("idx_ol_event_time", ("event_kind", "event_time", "event_id"), since=6),
+    ),
     since=2,
 )
 
@@ -297,6 +303,8 @@ OL_FACET = Table(
     primary_key=("owner", "entity_id", "facet_name"),
     primary_index=("entity_id",),
     unique_pi=False,
+    # Marquez's UI asks for /api/v1/tags on every page: the `tags` facets of all entities, found by name.
+    indexes=(Index("idx_ol_facet_name", ("facet_name",), since=5),),
     since=2,
 )
 
@@ -378,6 +386,23 @@ OL_POPULATE_PENDING = Table(
     since=3,
 )
 
+OL_DATASET_VERSION = Table(
+    "OL_DATASET_VERSION",
+    (
+        _vc("version_id", 36, null=False),  # a UUID derived from the dataset and its facets (schemas.rows)
+        _vc("dataset_id", 256, null=False),
+        _vc("run_id", ID),  # the latest run whose event carried this content; NULL if only Dataset/JobEvents did
+        _clob("payload"),  # the dataset's facets as that event carried them
+        _ts("created_at", 6),  # first sighting
+        _ts("updated_at", 6),  # latest sighting: the current version is the one seen last
+    ),
+    primary_key=("version_id",),
+    primary_index=("dataset_id",),  # a dataset's versions are read together
+    unique_pi=False,
+    indexes=(Index("idx_ol_dsversion_dataset", ("dataset_id",), since=5),),
+    since=5,
+)
+
 SEED_TABLES = (
     OL_NAMESPACE,
     OL_DATASET,
@@ -397,4 +422,5 @@ TABLES = (
     OL_COLUMN_LINEAGE_DATASET,
     OL_POPULATE_MARK,
     OL_POPULATE_PENDING,
+    OL_DATASET_VERSION,
 )

@@ -27,6 +27,7 @@ from schemas.rows import (
     ColumnEdgeRow,
     DatasetEdgeRow,
     DatasetRow,
+    DatasetVersionRow,
     EventKind,
     EventRow,
     EventRows,
@@ -39,6 +40,7 @@ from schemas.rows import (
     RunRow,
     RunState,
     SymlinkRow,
+    content_uuid,
     dataset_key,
     field_key,
     job_key,
@@ -178,6 +180,7 @@ class _Rows:
         self.dataset_edges: dict[str, DatasetEdgeRow] = {}
         self.symlinks: dict[str, SymlinkRow] = {}
         self.facets: dict[tuple[FacetOwner, str, str], FacetRow] = {}
+        self.versions: dict[str, DatasetVersionRow] = {}  # by dataset_id: a later mention's facets replace
 
     def build(self, event: EventRow) -> EventRows:
         return EventRows(
@@ -193,6 +196,7 @@ class _Rows:
             dataset_edges=tuple(self.dataset_edges.values()),
             symlinks=tuple(self.symlinks.values()),
             facets=tuple(self.facets.values()),
+            dataset_versions=tuple(self.versions.values()),
         )
 
     def namespace(self, uri: str) -> str:
@@ -321,6 +325,8 @@ class _Rows:
         known = self.datasets.get(dataset_id)
         self.datasets[dataset_id] = row if known is None else _fill(row, known)
         self.add_facets(FacetOwner.DATASET, dataset_id, facets)
+        if facets:
+            self.version(dataset_id, facets, run_id)
         schema = live_facet(facets, "schema")
         if schema is not None:
             self.fields[dataset_id] = _schema_fields(namespace, name, dataset_id, schema, self.time)
@@ -335,6 +341,13 @@ class _Rows:
             for dataset_edge in dataset_edges:
                 self.dataset_edges.setdefault(dataset_edge.lineage_id, dataset_edge)
         return dataset_id
+
+    def version(self, dataset_id: str, facets: Mapping[str, Any], run_id: str | None) -> None:
+        """The dataset version these facets make: named by their canonical JSON (sorted keys), so the same
+        facets from any producer, in any key order, are the same version."""
+        canonical = orjson.dumps(facets, option=orjson.OPT_SORT_KEYS).decode()
+        version_id = content_uuid(dataset_id, canonical)
+        self.versions[dataset_id] = DatasetVersionRow(version_id, dataset_id, run_id, canonical, self.time)
 
     def add_symlinks(self, dataset_id: str, facet: Mapping[str, Any]) -> None:
         for item in as_list(facet.get("identifiers")):

@@ -1,6 +1,7 @@
 """The ingest side's errors (subclasses of query.errors.HttpError, the one base) and the one middleware that
 renders every error, aiohttp's own HTTP errors and anything unexpected in the one JSON error shape:
-{"error": sentence, "code": CODE, "details": [{"path", "message"}], "request_id"}."""
+{"error": sentence, "message": the same sentence, "code": CODE, "details": [{"path", "message"}], "request_id"}.
+`message` is there for Marquez's clients: its web UI shows an error's `code` and `message`."""
 
 from __future__ import annotations
 
@@ -184,6 +185,7 @@ def error_response(error: HttpError, request_id: str, retry_after: str) -> web.R
     body: dict[str, Any] = {
         **error.fields,
         "error": error.message,
+        "message": error.message,
         "code": error.code,
         "details": [{"path": path, "message": text} for path, text in error.details],
         "request_id": request_id,

@@ -7,46 +7,30 @@ in ingest; only GET is registered here.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from aiohttp import web
 
 from query import params
 from query.catalog import find_job, find_named_dataset, find_namespace
-from query.errors import not_found
+from query.errors import NotFound, bad_parameter, not_found
 from query.http import in_thread, json_response
 from query.shapes import JSON
 from query.typedefs import QUERY_CONFIG, QUERY_STORE
 from query.v1 import shapes as shapes_v1
+from query.v1.enrich import datasets_json, jobs_json, runs_json
 from schemas.rows import run_key
-from schemas.store import DatasetInfo, JobInfo, Page, Store
+from schemas.store import Page
 
 PREFIX = "/api/v1"
 MARQUEZ_DEPTH = 20  # Marquez's default lineage depth
 
 
-def datasets_json(store: Store, datasets: list[DatasetInfo]) -> list[JSON]:
-    fields = defaultdict(list)
-    for f in store.fields([d.dataset_id for d in datasets]):
-        fields[f.dataset_id].append(f)
-    return [shapes_v1.dataset(d, fields[d.dataset_id]) for d in datasets]
-
-
-def jobs_json(store: Store, jobs: list[JobInfo]) -> list[JSON]:
-    links = store.job_links([j.job_id for j in jobs], of_jobs=True)
-    datasets = {d.dataset_id: d for d in store.datasets_by_ids(list(dict.fromkeys(link.dataset_id for link in links)))}
-    by_job = defaultdict(list)
-    for link in links:
-        by_job[link.job_id].append(link)
-    result = []
-    for j in jobs:
-        latest = store.runs(j.job_id, Page(1)).items
-        result.append(shapes_v1.job(j, by_job[j.job_id], datasets, latest[0] if latest else None))
-    return result
+def v1_page(request: web.Request, default_limit: int = 100) -> Page:
+    """Marquez's limit (default 100, `limit=0` allowed) and offset."""
+    return params.page(request.query, request.app[QUERY_CONFIG], default_limit, min_limit=0)
 
 
 async def list_namespaces(request: web.Request) -> web.Response:
-    page = params.page(request.query, request.app[QUERY_CONFIG], 100)
+    page = v1_page(request)
     found = await in_thread(request.app[QUERY_STORE].namespaces, page)
     return json_response({"namespaces": [shapes_v1.namespace(n) for n in found.items], "totalCount": found.total})
 
@@ -58,7 +42,7 @@ async def get_namespace(request: web.Request) -> web.Response:
 
 async def list_datasets(request: web.Request) -> web.Response:
     store = request.app[QUERY_STORE]
-    page = params.page(request.query, request.app[QUERY_CONFIG], 100)
+    page = v1_page(request)
 
     def compute() -> JSON:
         ns = find_namespace(store, request.match_info["namespace"])
@@ -79,15 +63,45 @@ async def get_dataset(request: web.Request) -> web.Response:
 
 
 async def list_jobs(request: web.Request) -> web.Response:
+    """A namespace's jobs, most recently updated first. An unknown namespace has no jobs: an empty 200, as Marquez
+    answers it."""
     store = request.app[QUERY_STORE]
-    page = params.page(request.query, request.app[QUERY_CONFIG], 100)
+    page = v1_page(request)
 
     def compute() -> JSON:
-        ns = find_namespace(store, request.match_info["namespace"])
-        found = store.jobs(ns.namespace_id, page)
-        return {"totalCount": found.total, "jobs": jobs_json(store, found.items)}
+        try:
+            ns = find_namespace(store, request.match_info["namespace"])
+        except NotFound:
+            return {"totalCount": 0, "jobs": []}
+        listed = store.jobs_listed(ns.namespace_id, None, page)
+        return {"totalCount": listed.total, "jobs": jobs_json(store, listed.items)}
 
     return json_response(await in_thread(compute))
+
+
+async def list_all_jobs(request: web.Request) -> web.Response:
+    """GET /api/v1/jobs: every namespace's jobs, with Marquez's `lastRunStates` filter (repeated, or one value
+    with commas). As in Marquez, jobs that never ran are always listed and totalCount counts every job."""
+    store = request.app[QUERY_STORE]
+    page = v1_page(request)
+    states = last_run_states(request.query.getall("lastRunStates", []))
+
+    def compute() -> JSON:
+        listed = store.jobs_listed(None, states, page)
+        return {"totalCount": listed.total, "jobs": jobs_json(store, listed.items)}
+
+    return json_response(await in_thread(compute))
+
+
+def last_run_states(values: list[str]) -> list[str] | None:
+    """Marquez run states -> the OL_RUN states they stand for; None (no filter) when none is given."""
+    wanted = [v.strip().upper() for value in values for v in value.split(",") if v.strip()]
+    unknown = [v for v in wanted if v not in shapes_v1.OL_STATES]
+    if unknown:
+        raise bad_parameter("lastRunStates", f"{unknown[0]!r} is not one of {', '.join(shapes_v1.OL_STATES)}")
+    if not wanted:
+        return None
+    return list(dict.fromkeys(state for v in wanted for state in shapes_v1.OL_STATES[v]))
 
 
 async def get_job(request: web.Request) -> web.Response:
@@ -98,12 +112,12 @@ async def get_job(request: web.Request) -> web.Response:
 
 async def list_runs(request: web.Request) -> web.Response:
     store = request.app[QUERY_STORE]
-    page = params.page(request.query, request.app[QUERY_CONFIG], 100)
+    page = v1_page(request)
     namespace, name = request.match_info["namespace"], request.match_info["job"]
 
     def compute() -> JSON:
         found = store.runs(find_job(store, namespace, name).job_id, page)
-        return {"totalCount": found.total, "runs": [shapes_v1.run(r) for r in found.items]}
+        return {"totalCount": found.total, "runs": runs_json(store, found.items)}
 
     return json_response(await in_thread(compute))
 
@@ -116,6 +130,6 @@ async def get_run(request: web.Request) -> web.Response:
         found = store.runs_by_ids([run_key(run_id)])
         if not found:
             raise not_found("run", run_id)
-        return shapes_v1.run(found[0])
+        return runs_json(store, found)[0]
 
     return json_response(await in_thread(compute))

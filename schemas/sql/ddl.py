@@ -116,6 +116,8 @@ TERADATA_PI_NOTES: dict[str, str] = {
     "OL_COLUMN_LINEAGE_DATASET": "NUPI on target_dataset_id: dataset-level edges are read per output dataset.",
     "OL_POPULATE_MARK": "UPI on source_id: one row per population source, read and written by its key.",
     "OL_POPULATE_PENDING": "NUPI on source_id: a source's pending items are read together at the start of a run.",
+    "OL_DATASET_VERSION": "NUPI on dataset_id: a dataset's versions are listed together. MERGE matches dataset_id "
+    "and version_id.",
 }
 
 

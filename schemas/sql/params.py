@@ -164,6 +164,18 @@ def facets(rows: EventRows) -> Iterable[Params]:
         }
 
 
+def dataset_versions(rows: EventRows) -> Iterable[Params]:
+    for v in rows.dataset_versions:
+        yield {
+            "version_id": v.version_id,
+            "dataset_id": v.dataset_id,
+            "run_id": v.run_id,
+            "payload": v.payload,
+            "created_at": v.event_time,
+            "updated_at": v.event_time,
+        }
+
+
 def events(rows: EventRows) -> Iterable[Params]:
     e = rows.event
     yield {

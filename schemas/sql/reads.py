@@ -31,7 +31,9 @@ from schemas.dsn import Dialect
 from schemas.rows import fold
 from schemas.store import (
     ColumnEdge,
+    CountKind,
     DatasetInfo,
+    DatasetVersionInfo,
     Direction,
     EventInfo,
     FacetInfo,
@@ -139,6 +141,12 @@ COLUMN_EDGES = {
     f"WHERE source_field_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}",
 }
 
+# The column edges into the datasets' fields: what Marquez lists as a dataset's `columnLineage`.
+COLUMN_EDGES_INTO = (
+    f"SELECT {select_list(ColumnEdge)} FROM OL_COLUMN_LINEAGE "  # noqa: S608
+    f"WHERE target_dataset_id IN ({{ids}}) AND {ACTIVE} AND {_HAS_IDS}"
+)
+
 # The write template's duplicate check: which of the batch's event ids are stored already.
 STORED_EVENT_IDS = "SELECT event_id FROM OL_EVENT WHERE event_id IN ({ids})"
 
@@ -198,9 +206,28 @@ FIELDS_BY_IDS = f"SELECT {_FIELD} FROM OL_DATASET_FIELD WHERE field_id IN ({{ids
 
 _JOB = select_list(JobInfo, {"namespace_uri": "n.namespace_uri"}, prefix="j.")
 _JOBS = f"SELECT {_JOB} FROM OL_JOB j JOIN OL_NAMESPACE n ON n.namespace_id = j.namespace_id"  # noqa: S608
+ALL_JOBS = _JOBS
 JOBS_OF_NAMESPACE = _JOBS + " WHERE j.namespace_id = :namespace_id"
 JOBS_BY_IDS = _JOBS + " WHERE j.job_id IN ({ids})"
 JOB_ORDER = "name, job_id"
+JOB_RECENT_ORDER = "updated_at DESC, name, job_id"  # Marquez lists jobs most recently updated first
+
+# A run's rank within its job, newest first: 1 is the job's latest run (the one v1 shows as latestRun). NULL times
+# rank last on every dialect (PostgreSQL would sort them first in a DESC order).
+_NEWEST_RUN = (
+    "ROW_NUMBER() OVER (PARTITION BY r.job_id ORDER BY CASE WHEN r.last_event_time IS NULL THEN 1 ELSE 0 END, "
+    "r.last_event_time DESC, r.run_id) AS run_rank"
+)
+_LAST_STATES = (
+    "SELECT job_id, event_type FROM (SELECT r.job_id, r.event_type, "  # noqa: S608
+    f"{_NEWEST_RUN} FROM OL_RUN r) x WHERE run_rank = 1"
+)
+# `{states}` holds OL_RUN states, `NEW` standing for a run without one; a job without runs is always listed.
+JOBS_BY_LAST_STATE = (
+    _JOBS + f" LEFT JOIN ({_LAST_STATES}) lr ON lr.job_id = j.job_id "
+    "WHERE (lr.job_id IS NULL OR COALESCE(lr.event_type, 'NEW') IN ({states}))"
+)
+JOBS_IN_NAMESPACE = " AND j.namespace_id = :namespace_id"
 
 _RUN = select_list(
     RunInfo,
@@ -215,6 +242,11 @@ RUNS_OF_JOB = _RUNS + " WHERE r.job_id = :job_id"
 RUNS_BY_IDS = _RUNS + " WHERE r.run_id IN ({ids})"
 RUNS_WRITING = _RUNS + " JOIN OL_RUN_OUTPUT o ON o.run_id = r.run_id WHERE o.dataset_id = :dataset_id"
 RUN_ORDER = "last_event_time DESC, run_id"  # newest first, as Marquez lists runs
+LATEST_RUNS = (
+    f"SELECT {select_list(RunInfo)} FROM (SELECT {_RUN}, {_NEWEST_RUN} FROM OL_RUN r "  # noqa: S608
+    "JOIN OL_JOB j ON j.job_id = r.job_id JOIN OL_NAMESPACE n ON n.namespace_id = j.namespace_id "
+    "WHERE r.job_id IN ({ids})) q WHERE run_rank <= :per_job"
+)
 RUNS = _RUNS
 RECENT_RUN_ORDER = "event_time DESC, run_id"  # across all jobs: idx_ol_run_time leads the sort
 
@@ -222,14 +254,65 @@ FACETS = (
     f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner "  # noqa: S608
     "AND entity_id IN ({ids}) AND facet_name IN ({names})"
 )
+ENTITY_FACETS = f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner AND entity_id IN ({{ids}})"  # noqa: S608
+FACETS_NAMED = (
+    f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE facet_name IN ({{names}}) "  # noqa: S608
+    "AND payload IS NOT NULL"
+)
 
+RUN_IO = (
+    "SELECT run_id, dataset_id, 'input' AS role FROM OL_RUN_INPUT WHERE run_id IN ({ids}) "
+    "UNION ALL SELECT run_id, dataset_id, 'output' FROM OL_RUN_OUTPUT WHERE run_id IN ({ids})"
+)
+RUN_EVENTS = f"SELECT {select_list(EventInfo)} FROM OL_EVENT WHERE run_id = :run_id"  # noqa: S608
+RUN_EVENT_ORDER = "event_time, event_id"
+
+_VERSION = select_list(DatasetVersionInfo, prefix="v.")
+_VERSIONS = f"SELECT {_VERSION} FROM OL_DATASET_VERSION v"  # noqa: S608
+DATASET_VERSIONS = _VERSIONS + " WHERE v.dataset_id = :dataset_id"
+DATASET_VERSIONS_BY_IDS = _VERSIONS + " WHERE v.version_id IN ({ids})"
+CURRENT_DATASET_VERSIONS = (
+    _VERSIONS + " WHERE v.dataset_id IN ({ids}) AND v.updated_at = "  # noqa: S608
+    "(SELECT MAX(w.updated_at) FROM OL_DATASET_VERSION w WHERE w.dataset_id = v.dataset_id)"
+)
+DATASET_VERSION_ORDER = "created_at DESC, version_id"
+
+# Run events only, as Marquez's /events/lineage lists them (its UI reads `run` of each). Both orders follow the
+# index on (event_kind, event_time, event_id) one way or the other, so a page costs its offset, not a sort.
 EVENTS = (
     f"SELECT {select_list(EventInfo)} FROM OL_EVENT "  # noqa: S608
-    "WHERE event_time >= :after AND event_time <= :before"
+    "WHERE event_kind = :event_kind AND event_time >= :after AND event_time <= :before"
 )
-EVENT_ORDER = "event_time DESC, event_id"
-RUN_EVENTS = f"SELECT {select_list(EventInfo)} FROM OL_EVENT WHERE run_id = :run_id"  # noqa: S608
-RUN_EVENT_ORDER = "event_time, event_id"  # as the run went
+EVENT_ORDER = "event_time DESC, event_id DESC"
+EVENT_ORDER_OLDEST_FIRST = "event_time ASC, event_id ASC"
+
+# Usage statistics: rows counted per interval of time. `{buckets}` becomes a CASE over the bounds (bucket_case).
+_COUNTED: dict[CountKind, tuple[str, str, str]] = {  # kind -> (table and condition, time column, type column)
+    CountKind.RUN_EVENTS: ("OL_EVENT WHERE event_kind = :event_kind", "event_time", "event_type"),
+    CountKind.DATASETS: ("OL_DATASET WHERE 1 = 1", "created_at", "CAST(NULL AS VARCHAR(20))"),
+    CountKind.JOBS: ("OL_JOB WHERE 1 = 1", "created_at", "CAST(NULL AS VARCHAR(20))"),
+    CountKind.SOURCES: (
+        "OL_NAMESPACE n WHERE EXISTS (SELECT 1 FROM OL_DATASET d WHERE d.namespace_id = n.namespace_id)",
+        "created_at",
+        "CAST(NULL AS VARCHAR(20))",
+    ),
+}
+
+
+def bucket_counts(kind: CountKind, bounds: int, *, before_first: bool) -> str:
+    """Counts of `kind` per interval between `bounds` parameters `:bound_0` .. `:bound_<bounds-1>`: a CASE gives each
+    row the index of its interval (-1 before the first bound when `before_first`), and the counts are grouped by it.
+    Portable: plain comparisons of the time column with bound store-text values."""
+    source, time, kind_column = _COUNTED[kind]
+    last = bounds - 1
+    whens = " ".join(f"WHEN {time} < :bound_{i + 1} THEN {i}" for i in range(last - 1))
+    case = f"CASE WHEN {time} < :bound_0 THEN -1 {whens} ELSE {last - 1} END"
+    low = "" if before_first else f" AND {time} >= :bound_0"
+    return (
+        f"SELECT bucket, event_type, COUNT(*) FROM (SELECT {case} AS bucket, {kind_column} AS event_type "  # noqa: S608
+        f"FROM {source} AND {time} < :bound_{last}{low}) q GROUP BY bucket, event_type"
+    )
+
 
 _SEARCH_PARTS = {
     SearchKind.DATASET: "SELECT 'dataset' AS kind, d.dataset_id AS item_id, d.name AS name, n.namespace_uri, "
@@ -247,6 +330,18 @@ _SEARCH_PARTS = {
 SEARCH_ORDER = "name, kind, item_id"
 
 
-def search_statement(kinds: Sequence[SearchKind]) -> str:
-    """The union of the searched kinds' parts, in a fixed order."""
-    return " UNION ALL ".join(_SEARCH_PARTS[kind] for kind in SearchKind if kind in kinds)
+SEARCH_NEWEST_ORDER = "updated_at DESC, name, kind, item_id"
+
+
+def search_statement(kinds: Sequence[SearchKind], *, by_namespace: bool = False, by_time: bool = False) -> str:
+    """The union of the searched kinds' parts, in a fixed order; narrowed to `:namespace` and to updates within
+    `:after`..`:before` when asked."""
+    union = " UNION ALL ".join(_SEARCH_PARTS[kind] for kind in SearchKind if kind in kinds)
+    conditions = [c for c, wanted in ((_IN_NAMESPACE, by_namespace), (_UPDATED_WITHIN, by_time)) if wanted]
+    if not conditions:
+        return union
+    return f"SELECT * FROM ({union}) s WHERE {' AND '.join(conditions)}"  # noqa: S608 - constants only
+
+
+_IN_NAMESPACE = "namespace_uri = :namespace"
+_UPDATED_WITHIN = "updated_at >= :after AND updated_at <= :before"

@@ -38,6 +38,7 @@ from schemas.tables import (
     OL_DATASET,
     OL_DATASET_FIELD,
     OL_DATASET_SYMLINK,
+    OL_DATASET_VERSION,
     OL_EVENT,
     OL_FACET,
     OL_JOB,
@@ -103,6 +104,11 @@ WRITES: tuple[Write, ...] = (
         "created_at": EARLIEST}, params.symlinks),
     Write(OL_FACET, {"owner": KEY, "entity_id": KEY, "facet_name": KEY, "payload": _FACET_ROW,
                      "event_time": _FACET_ROW}, params.facets),
+    # A version is its content; its run is the latest run that carried it (NEWER settles any arrival order,
+    # where "the first run" would depend on which writer came first), and the times widen.
+    Write(OL_DATASET_VERSION, {**_insert_only(OL_DATASET_VERSION, ("dataset_id", "payload")),
+                               "run_id": Merge(Policy.NEWER, time="updated_at"), "created_at": EARLIEST,
+                               "updated_at": LATEST}, params.dataset_versions),
     Write(OL_EVENT, _insert_only(OL_EVENT, tuple(c.name for c in OL_EVENT.columns[1:])),
           params.events, new_only=True),
 )  # fmt: skip

@@ -84,6 +84,7 @@ def test_schema_create_status_and_repeat(workdir: Path, capsys: pytest.CaptureFi
     code, out = run(capsys, "schema", "status")
     assert code == 0 and "applied  2  event_ingestion" in out
     assert "applied  3  population_watermarks" in out and "applied  4  folded_names" in out
+    assert "applied  5  dataset_versions" in out and "applied  6  event_time_index" in out
     tables = {row[0] for row in sqlite3.connect(workdir / "lineage.db").execute("SELECT name FROM sqlite_master")}
     assert set(SEED_TABLES) <= tables
 

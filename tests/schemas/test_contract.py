@@ -29,6 +29,7 @@ from schemas.postgresql.store import PostgresStore
 from schemas.rows import (
     ColumnEdgeRow,
     DatasetRow,
+    DatasetVersionRow,
     EventKind,
     EventRow,
     EventRows,
@@ -291,6 +292,18 @@ def test_facets_latest_wins_tombstone_and_out_of_order(store: Store, query: Quer
     assert query("SELECT payload, event_time FROM OL_FACET") == [('{"v": 3}', T3)]
     store.write_batch([event("deleted", T4, facets=(facet(T4, None),))])
     assert query("SELECT owner, payload, event_time FROM OL_FACET") == [("dataset", None, T4)]
+
+
+def test_a_dataset_version_is_its_content_latest_run_kept_times_widened(store: Store, query: Query) -> None:
+    def version(time: str, run_id: str | None) -> DatasetVersionRow:
+        return DatasetVersionRow("0f0e-v1", dataset_key(NS, "sales.orders"), run_id, '{"schema": {}}', time)
+
+    store.write_batch([event("v2", T2, dataset_versions=(version(T2, "r2"),))])
+    store.write_batch([event("v3", T3, dataset_versions=(version(T3, "r3"),))])
+    store.write_batch([event("v1", T1, dataset_versions=(version(T1, "r1"),))])  # older, arriving last
+    store.write_batch([event("v4", T4, dataset_versions=(version(T4, None),))])  # no run: erases nothing
+    rows = query("SELECT version_id, run_id, payload, created_at, updated_at FROM OL_DATASET_VERSION")
+    assert rows == [("0f0e-v1", "r3", '{"schema": {}}', T1, T4)]
 
 
 def test_none_never_erases(store: Store, query: Query) -> None:

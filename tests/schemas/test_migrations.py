@@ -106,6 +106,8 @@ def test_create_on_empty_records_every_migration(tmp_path: Path, store_at: type[
         "event_ingestion",
         "population_watermarks",
         "folded_names",
+        "dataset_versions",
+        "event_time_index",
     ]
     _, versions = snapshot(tmp_path / "new.db")
     assert [(v[0], v[1], v[2], v[4], v[5]) for v in versions] == [
@@ -113,6 +115,8 @@ def test_create_on_empty_records_every_migration(tmp_path: Path, store_at: type[
         (2, "2-0-2", "2.0.0", migrations.MIGRATIONS[1].description, "event_ingestion"),
         (3, "2-0-2", "3.0.0", migrations.MIGRATIONS[2].description, "population_watermarks"),
         (4, "2-0-2", "3.1.0", migrations.MIGRATIONS[3].description, "folded_names"),
+        (5, "2-0-2", "3.2.0", migrations.MIGRATIONS[4].description, "dataset_versions"),
+        (6, "2-0-2", "3.3.0", migrations.MIGRATIONS[5].description, "event_time_index"),
     ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", str(v[3])) for v in versions)
 
@@ -162,7 +166,14 @@ def test_upgrade_of_the_seed_database(tmp_path: Path, store_at: type[SqliteStore
         versions = conn.execute("SELECT version_id, migration_name FROM OL_SCHEMA_VERSION ORDER BY 1").fetchall()
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     # the seed's row is kept as it was
-    assert versions == [(1, None), (2, "event_ingestion"), (3, "population_watermarks"), (4, "folded_names")]
+    assert versions == [
+        (1, None),
+        (2, "event_ingestion"),
+        (3, "population_watermarks"),
+        (4, "folded_names"),
+        (5, "dataset_versions"),
+        (6, "event_time_index"),
+    ]
     assert set(SEED_INDEXES) <= indexes  # the seed's indexes on text stay: never dropped
 
     store_at(tmp_path / "fresh.db").create_schema()
@@ -189,3 +200,22 @@ def test_missing_directory_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
         SqliteStore(tmp_path / "no" / "such" / "lineage.db")
     assert not (tmp_path / "no").exists()
+
+
+def test_upgrade_adds_the_event_time_index_and_records_it(tmp_path: Path) -> None:
+    """A database of migration 5 (no index on OL_EVENT's time) gets the index and the record of migration 6."""
+    path = tmp_path / "v2.db"
+    store = SqliteStore(path)
+    store.create_schema()
+    store.close()
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DROP INDEX idx_ol_event_time")
+        conn.execute("DELETE FROM OL_SCHEMA_VERSION WHERE version_id = 6")
+    store = SqliteStore(path)
+    try:
+        assert [m.name for m in store.schema_status().pending] == ["event_time_index"]
+        statements = store.upgrade_schema()
+        assert "CREATE INDEX idx_ol_event_time ON OL_EVENT (event_kind, event_time, event_id)" in statements
+        assert store.schema_status().current and store.upgrade_schema() == []
+    finally:
+        store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from schemas.rows import (
     ColumnEdgeRow,
     DatasetEdgeRow,
     DatasetRow,
+    DatasetVersionRow,
     EventKind,
     EventRow,
     EventRows,
@@ -28,6 +30,7 @@ from schemas.rows import (
     RunRow,
     RunState,
     SymlinkRow,
+    content_uuid,
     dataset_key,
     field_key,
     job_key,
@@ -81,6 +84,11 @@ def field(namespace: str, name: str, path: str, field_type: str | None, position
     return FieldRow(
         field_key(namespace, name, path), dataset_key(namespace, name), path, field_type, None, position, time
     )
+
+
+def version(dataset_id: str, facets: dict[str, Any], run_id: str | None, time: str) -> DatasetVersionRow:
+    canonical = orjson.dumps(facets, option=orjson.OPT_SORT_KEYS).decode()
+    return DatasetVersionRow(content_uuid(dataset_id, canonical), dataset_id, run_id, canonical, time)
 
 
 def job(namespace: str, name: str, time: str, job_type: str | None = None, parent: str | None = None) -> JobRow:
@@ -378,6 +386,7 @@ def test_dataset_event() -> None:
             field("openlineage", "name", "b", "string", 2, time),
         ),
         facets=(FacetRow(FacetOwner.DATASET, dataset_id, "schema", orjson.dumps(schema).decode(), time),),
+        dataset_versions=(version(dataset_id, {"schema": schema}, None, time),),
     )
 
 
@@ -425,7 +434,28 @@ def test_job_event() -> None:
             FacetRow(FacetOwner.DATASET, b_id, "schema",
                      orjson.dumps(event["outputs"][0]["facets"]["schema"]).decode(), time),
         ),
+        dataset_versions=(version(a_id, event["inputs"][0]["facets"], None, time),
+                          version(b_id, event["outputs"][0]["facets"], None, time)),
     )  # fmt: skip
+
+
+def test_a_dataset_version_is_named_by_its_facets_in_any_key_order() -> None:
+    event = load_event("pyclient__dataset_event__serde_example_dataset_event.json")
+    first = map_value(event).dataset_versions
+    reordered = copy.deepcopy(event)
+    schema = reordered["dataset"]["facets"]["schema"]
+    reordered["dataset"]["facets"]["schema"] = dict(reversed(list(schema.items())))
+    reordered["eventTime"] = "2030-01-01T00:00:00Z"
+    changed = copy.deepcopy(event)
+    changed["dataset"]["facets"]["schema"]["fields"].append({"name": "c", "type": "int"})
+    assert len(first) == 1 and re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", first[0].version_id
+    )
+    assert map_value(reordered).dataset_versions[0].version_id == first[0].version_id
+    assert map_value(changed).dataset_versions[0].version_id != first[0].version_id
+    bare = copy.deepcopy(event)
+    bare["dataset"].pop("facets")
+    assert map_value(bare).dataset_versions == ()  # no facets: nothing changed, no version
 
 
 def test_job_event_io_facets_belong_to_the_job_and_lineage_has_no_run() -> None:

@@ -31,7 +31,13 @@ async def test_unknown_path_is_a_json_404(aiohttp_client: AiohttpClient, tmp_pat
     client = await aiohttp_client(create_app(settings, store))
     response = await client.get("/nowhere", headers={"X-Request-ID": "req-1"})
     assert response.status == 404
-    assert await response.json() == {"error": "Not Found", "code": "NOT_FOUND", "details": [], "request_id": "req-1"}
+    assert await response.json() == {
+        "error": "Not Found",
+        "message": "Not Found",
+        "code": "NOT_FOUND",
+        "details": [],
+        "request_id": "req-1",
+    }
     wrong_method = await client.post("/health")
     assert wrong_method.status == 405
     assert (await wrong_method.json())["code"] == "METHOD_NOT_ALLOWED"

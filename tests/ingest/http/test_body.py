@@ -65,7 +65,7 @@ async def assert_error(response: Any, status: int, code: str) -> str:
     """The one error shape with this status and code; returns the sentence."""
     assert response.status == status, await response.text()
     body = await response.json()
-    assert set(body) == {"error", "code", "details", "request_id"}
+    assert set(body) == {"error", "message", "code", "details", "request_id"}
     assert body["code"] == code
     assert body["details"] == []
     assert body["request_id"] == response.headers["X-Request-ID"] != ""

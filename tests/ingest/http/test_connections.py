@@ -33,7 +33,7 @@ from tests.ingest.rawhttp import Answer, connect, exchange, read_answer, request
 
 SINGLE = "/api/v1/lineage"
 KEY = "hd2-connection-key-0123456789"
-ERROR_FIELDS = {"error", "code", "details", "request_id"}
+ERROR_FIELDS = {"error", "message", "code", "details", "request_id"}
 
 
 def event(job: str = "connections") -> bytes:

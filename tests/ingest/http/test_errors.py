@@ -30,7 +30,8 @@ from schemas.sqlite.store import SqliteStore
 from schemas.store import NamespaceInfo, Page, Paged, StoreError, StoreUnavailable, WriteOutcome
 
 API_DOC = Path(__file__).resolve().parents[3] / "docs" / "API.md"
-ERROR_FIELDS = frozenset({"error", "code", "details", "request_id"})
+ERROR_FIELDS = frozenset({"error", "message", "code", "details", "request_id"})
+BATCH_FIELDS = frozenset({"status", "summary", "failed_events", "duplicates"})
 READY_FIELDS = frozenset({"status", "checks"})
 SINGLE, BATCH = "/api/v1/lineage", "/api/v1/lineage/batch"
 NAMESPACES = "/api/v2/openlineage/namespaces"  # the read the faulty store can fail

@@ -31,7 +31,7 @@ from tests.ingest.processes import Server, column, get, serving
 SEED = 14  # issue 14; fixed, so that CI sends the same requests every run
 KEY = "fuzz-key-0123456789abcdef"
 SINGLE, BATCH = "/api/v1/lineage", "/api/v1/lineage/batch"
-ERROR_FIELDS = frozenset({"error", "code", "details", "request_id"})
+ERROR_FIELDS = frozenset({"error", "message", "code", "details", "request_id"})
 CODE = re.compile(r"[A-Z][A-Z_]+")
 MAX_DECOMPRESSED = 2**20  # the server's LINEAGE_MAX_DECOMPRESSED_BYTES here: a gzip bomb costs little
 CONCURRENCY = 16

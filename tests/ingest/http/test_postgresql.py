@@ -43,7 +43,9 @@ def v1_paths(server: Server) -> Iterator[str]:
         for dataset in answer(server, f"/api/v1/namespaces/{q(ns)}/datasets?limit=1000")[1]["datasets"]:
             yield f"/api/v1/namespaces/{q(ns)}/datasets/{q(dataset['name'])}"
             yield "/api/v1/lineage?" + urlencode({"nodeId": f"dataset:{ns}:{dataset['name']}", "depth": 5})
-            yield "/api/v1/column-lineage?" + urlencode({"nodeId": f"dataset:{ns}:{dataset['name']}", "depth": 5})
+            if dataset["fields"]:  # without fields, Marquez (and we) answer 404
+                yield "/api/v1/column-lineage?" + urlencode({"nodeId": f"dataset:{ns}:{dataset['name']}", "depth": 5})
+            yield f"/api/v1/namespaces/{q(ns)}/datasets/{q(dataset['name'])}/versions"
         for job in answer(server, f"/api/v1/namespaces/{q(ns)}/jobs?limit=1000")[1]["jobs"]:
             yield f"/api/v1/namespaces/{q(ns)}/jobs/{q(job['name'])}"
             yield f"/api/v1/namespaces/{q(ns)}/jobs/{q(job['name'])}/runs?limit=1000"

@@ -46,7 +46,7 @@ from tests.olclient import run_events
 
 SINGLE = "/api/v1/lineage"
 JSON = {"Content-Type": "application/json"}
-ERROR_FIELDS = {"error", "code", "details", "request_id"}
+ERROR_FIELDS = {"error", "message", "code", "details", "request_id"}
 TEMPLATES = ("spark_dataproc__hive_insert_complete_symlinks_cll__4.json", "airflow__task_BQ.upload_start__line_02.json")
 CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=60)
 

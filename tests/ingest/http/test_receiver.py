@@ -15,7 +15,7 @@ from tests.ingest.conftest import MakeClient
 
 SPARK = "spark_dataproc__hive_insert_complete_symlinks_cll__4.json"
 KEY, OTHER_KEY = "k" * 20, "rotated-key-000000000"
-ERROR_FIELDS = {"error", "code", "details", "request_id"}
+ERROR_FIELDS = {"error", "message", "code", "details", "request_id"}
 
 
 def body_of(path: Path) -> bytes:

@@ -47,7 +47,7 @@ SqliteStore.write_batch = exploding
 sys.exit(main(sys.argv[1:]))
 """
 TEMPLATE = "spark_dataproc__hive_insert_complete_symlinks_cll__4.json"
-ERROR_FIELDS = {"error", "code", "details", "request_id"}
+ERROR_FIELDS = {"error", "message", "code", "details", "request_id"}
 
 
 @contextmanager

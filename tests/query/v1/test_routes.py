@@ -58,7 +58,7 @@ def _event(time: str) -> dict[str, Any]:
 async def test_v1_search_is_paged(aiohttp_client: Any, make_app: AppFactory, store: SqliteStore) -> None:
     client = await client_for(aiohttp_client, make_app, store)
     found = await (await client.get("/api/v1/search?q=CUSTOMER&filter=dataset&limit=2")).json()
-    assert found["totalCount"] == 4 and len(found["results"]) == 2
+    assert found["totalCount"] == 2 and len(found["results"]) == 2  # Marquez counts the results answered
     assert set(found["results"][0]) == {"type", "name", "updatedAt", "namespace", "nodeId"}
     assert (await client.get("/api/v1/search?q=x&limit=100000")).status == 400
 

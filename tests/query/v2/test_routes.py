@@ -83,7 +83,7 @@ async def test_v2_errors_have_one_shape(aiohttp_client: Any, make_app: AppFactor
     resp = await client.get(f"{V2}/lineage/DIM.CUSTOMER/country?maxDepth=8")
     body = await resp.json()
     assert resp.status == 400 and "1..7" in body["error"] and body["details"][0]["path"] == "maxDepth"
-    assert set(body) == {"error", "code", "details", "request_id"}
+    assert set(body) == {"error", "message", "code", "details", "request_id"}
     assert (await client.get(f"{V2}/lineage/DIM.CUSTOMER/country?direction=sideways")).status == 400
     assert (await client.get(f"{V2}/lineage/DIM.CUSTOMER/nope")).status == 404
     assert (await client.get(f"{V2}/datasets/NOPE.NOPE")).status == 404

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from schemas.dsn import parse_dsn
+from schemas.dsn import Dialect, parse_dsn
 from schemas.postgresql.sql import pyformat, with_arrays
 from schemas.postgresql.store import PostgresStore
 from schemas.rows import FacetOwner
@@ -39,11 +39,33 @@ READS = {
     "RUNS_OF_JOB": reads.RUNS_OF_JOB,
     "RUNS_WRITING": reads.RUNS_WRITING,
     "FACETS": reads.FACETS,
+    "ENTITY_FACETS": reads.ENTITY_FACETS,
+    "FACETS_NAMED": reads.FACETS_NAMED,
+    "COLUMN_EDGES_INTO": reads.COLUMN_EDGES_INTO,
+    "LATEST_RUNS": reads.LATEST_RUNS,
+    "RUN_IO": reads.RUN_IO,
+    "RUN_EVENTS": reads.RUN_EVENTS,
+    "DATASET_VERSIONS": reads.DATASET_VERSIONS,
+    "DATASET_VERSIONS_BY_IDS": reads.DATASET_VERSIONS_BY_IDS,
+    "CURRENT_DATASET_VERSIONS": reads.CURRENT_DATASET_VERSIONS,
     "STORED_EVENT_IDS": reads.STORED_EVENT_IDS,
+    # A deep page of /events/lineage, both ways, and its count: through idx_ol_event_time.
+    "EVENTS page newest first": reads.paged(Dialect.POSTGRESQL, reads.EVENTS, reads.EVENT_ORDER),
+    "EVENTS page oldest first": reads.paged(Dialect.POSTGRESQL, reads.EVENTS, reads.EVENT_ORDER_OLDEST_FIRST),
+    "EVENTS count": reads.counted(reads.EVENTS),
 }
 # One value per parameter a statement may name: ids of rows that exist (every text column holds `<column>-<n>`).
 PARAMS: dict[str, Any] = {
-    "ids": ["field_id-7", "dataset_id-7", "job_id-7", "run_id-7", "namespace_id-7", "event_id-7", "entity_id-7"],
+    "ids": [
+        "field_id-7",
+        "dataset_id-7",
+        "job_id-7",
+        "run_id-7",
+        "namespace_id-7",
+        "event_id-7",
+        "entity_id-7",
+        "version_id-7",
+    ],
     "names": ["facet_name-7"],
     "owner": FacetOwner.DATASET.value,
     "namespace_id": "namespace_id-7",
@@ -51,6 +73,13 @@ PARAMS: dict[str, Any] = {
     "database_key": "database_key-7",
     "job_id": "job_id-7",
     "dataset_id": "dataset_id-7",
+    "per_job": 10,
+    "event_kind": "event_kind-7",
+    "after": "2024-01-01 00:00:00",
+    "before": "2024-12-31 00:00:00",
+    "page_limit": 100,
+    "page_offset": 15_000,
+    "run_id": "run_id-7",
 }
 
 

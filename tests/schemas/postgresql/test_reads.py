@@ -20,7 +20,7 @@ from schemas.dsn import parse_dsn
 from schemas.postgresql.store import PostgresStore
 from schemas.rows import FacetOwner
 from schemas.sqlite.store import SqliteStore
-from schemas.store import Direction, Page, SearchKind, Store, TimeWindow
+from schemas.store import CountKind, Direction, Page, SearchKind, SearchScope, Store, TimeWindow
 from tests.conftest import complete_event_files
 from tests.query.conftest import ingest
 
@@ -87,6 +87,12 @@ def test_every_read_answers_as_on_sqlite(stores: tuple[SqliteStore, Store]) -> N
     for job in jobs:
         same("runs", job, ALL)
     same("runs_by_ids", runs, ordered=False)
+    same("latest_runs", jobs, 1)
+    same("latest_runs", jobs, 10)
+    same("jobs_listed", None, None, ALL)
+    same("jobs_listed", None, ["COMPLETE", "FAIL", "NEW"], Page(7, 2))
+    for namespace in namespaces:
+        same("jobs_listed", namespace, ["START", "RUNNING"], ALL)
     for dataset in datasets:
         same("runs_writing", dataset, ALL)
     for direction in Direction:
@@ -97,8 +103,16 @@ def test_every_read_answers_as_on_sqlite(stores: tuple[SqliteStore, Store]) -> N
     owners = {FacetOwner.DATASET: datasets, FacetOwner.JOB: jobs, FacetOwner.RUN: runs}
     for owner, entities in owners.items():
         same("facets", owner, entities, facet_names, ordered=False)
+        same("entity_facets", owner, entities, ordered=False)
     same("events", TimeWindow("0001-01-01 00:00:00", "9999-12-31 23:59:59"), ALL)
     same("events", TimeWindow("2000-01-01 00:00:00", "2100-01-01 00:00:00"), Page(5, 3))
+    same("events", TimeWindow("2000-01-01 00:00:00", "2100-01-01 00:00:00"), Page(5, 3), oldest_first=True)
+    bounds = [f"{year}-01-01 00:00:00" for year in range(2015, 2031)]
+    for kind in CountKind:
+        same("counts_in_buckets", kind, bounds, ordered=False)
     for text in ("order", "ID", "_", "%", "a.b", ""):
         same("search", text, list(SearchKind), ALL)
         same("search", text, [SearchKind.DATASET], Page(3))
+        window = TimeWindow("2000-01-01 00:00:00", "2100-01-01 00:00:00")
+        for namespace_uri in (None, *(n.uri for n in sqlite.namespaces(ALL).items)):
+            same("search", text, list(SearchKind), ALL, SearchScope(namespace_uri, window, newest_first=True))

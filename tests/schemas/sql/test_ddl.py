@@ -12,8 +12,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from schemas import migrations
 from schemas.dsn import Dialect
+from schemas.migrations import MIGRATIONS
 from schemas.sql import ddl
 from schemas.sqlite.store import SqliteStore
 from schemas.tables import TABLES, ColType
@@ -63,6 +63,7 @@ EXTENSION_TABLES = (
     "OL_COLUMN_LINEAGE_DATASET",
     "OL_POPULATE_MARK",
     "OL_POPULATE_PENDING",
+    "OL_DATASET_VERSION",
 )
 
 
@@ -217,7 +218,7 @@ def test_sqlite_ddl_is_what_create_applied_and_what_sqlite_keeps(tmp_path: Path)
         store.close()
     rendered = ddl.render_schema(Dialect.SQLITE)
     assert [s for s in executed if not s.startswith("INSERT INTO OL_SCHEMA_VERSION ")] == rendered
-    assert len(executed) == len(rendered) + len(migrations.MIGRATIONS)  # one record per migration
+    assert len(executed) == len(rendered) + len(MIGRATIONS)  # one record per migration
     with closing(sqlite3.connect(tmp_path / "lineage.db")) as conn:
         kept = [row[0] for row in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")]
     assert kept == rendered

@@ -19,7 +19,7 @@ from schemas.dsn import Dialect, parse_dsn
 from schemas.migrations import MIGRATIONS, Catalog, ColumnInfo, schema_catalog
 from schemas.rows import EventRows
 from schemas.sql import backfill, ddl
-from schemas.store import Direction, Page, PendingItem, SearchKind, TimeWindow
+from schemas.store import CountKind, Direction, Page, PendingItem, SearchKind, SearchScope, TimeWindow
 from schemas.tables import SEED_TABLES, TABLES
 from schemas.teradata import qvci
 from schemas.teradata.store import TeradataStore
@@ -185,12 +185,29 @@ def read_everything(store: TeradataStore) -> None:
     store.fields_by_ids(ids)
     store.jobs("ns", page)
     store.jobs_by_ids(ids)
+    store.jobs_listed(None, None, page)
+    store.jobs_listed("ns", ["COMPLETE", "NEW"], page)
+    store.latest_runs(ids, 10)
     store.runs("job", page)
     store.runs_by_ids(ids)
     store.runs_writing("ds", page)
     store.facets("dataset", ids, ["schema", "documentation"])
+    store.entity_facets("job", ids)
     store.events(TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999"), page)
+    store.events(TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999"), page, oldest_first=True)
+    for kind in CountKind:
+        store.counts_in_buckets(kind, ["2024-01-01 00:00:00.000000", "2024-01-02 00:00:00", "2024-01-03 00:00:00"])
     store.search("ord%er", list(SearchKind), page)
+    window = TimeWindow("2024-01-01 00:00:00.000000", "2024-12-31 23:59:59.999999")
+    store.search("ord", [SearchKind.JOB], page, SearchScope("ns", window, newest_first=True))
+    store.column_edges_into(ids)
+    store.entity_facets("job", ids)
+    store.facets_named(["tags", "dataSource"])
+    store.latest_runs(ids, 10)
+    store.run_io(ids)
+    store.dataset_versions("ds", page)
+    store.dataset_versions_by_ids(ids)
+    store.current_dataset_versions(ids)
 
 
 CALLS = recorded_calls()
