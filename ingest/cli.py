@@ -81,9 +81,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    with closing(_open(settings)) as store:
-        if not store.schema_status().current:
-            print("lineage: the schema is not current; run `lineage schema upgrade` first", file=sys.stderr)
+    # The server never creates a SQLite file: a store deleted under it must not come back empty on a restart.
+    with closing(open_store(settings.store.dsn, create=False)) as store:
+        status = store.schema_status()
+        if not status.current:
+            lacking = f" (missing: {', '.join(status.missing)})" if status.missing else ""
+            print(f"lineage: the schema is not current{lacking}; run `lineage schema upgrade` first", file=sys.stderr)
             return 2
     # The command line wins over the environment; the app sees the values it really serves with.
     http = settings.http
@@ -95,7 +98,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     logger.info("store %s; listening on http://%s:%d", settings.store.dsn.masked(), host, port)
 
     def make_app() -> web.Application:
-        return create_app(settings, _open(settings))
+        return create_app(settings, open_store(settings.store.dsn, create=False))
 
     if workers == 1:
         server.run(make_app, host, port)
@@ -202,6 +205,8 @@ def _schema_status(settings: Settings, args: argparse.Namespace) -> int:
         print(f"applied  {migration.version}  {migration.name}  {migration.description}")
     for migration in status.pending:
         print(f"pending  {migration.version}  {migration.name}  {migration.description}")
+    for missing in status.missing:
+        print(f"missing  {missing}  (recorded as applied, yet absent: run `lineage schema upgrade`)")
     return 0 if status.current else 1
 
 

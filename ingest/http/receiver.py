@@ -17,7 +17,7 @@ from aiohttp import web
 
 from ingest.events import Accepted, prepare
 from ingest.http.body import read_json
-from ingest.http.errors import store_refusal
+from ingest.http.errors import lift_deadline, store_refusal
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS
 from ingest.writing.batcher import PoisonEvent, QueueFull, Stopped
 from query.errors import HttpError
@@ -86,7 +86,9 @@ def _write_failure(exc: QueueFull | Stopped | StoreError) -> _Failure:
 
 async def _submit(request: web.Request, accepted: Sequence[Accepted]) -> list[WriteOutcome] | _Failure:
     try:
-        return await request.app[BATCHER].submit([a.rows for a in accepted])
+        # Once the writer holds the events the answer waits for their commit, past the handler timeout: a 503
+        # must mean "not stored".
+        return await request.app[BATCHER].submit([a.rows for a in accepted], claim=lambda: lift_deadline(request))
     except (QueueFull, Stopped, StoreError) as exc:
         failure = _write_failure(exc)
         request.app[METRICS].events_rejected.inc(len(accepted), reason=failure.error.code)
