@@ -15,7 +15,7 @@ from ingest.http.cors import cors_middleware
 from ingest.http.errors import HANDLER_TIMEOUT, error_middleware
 from ingest.http.metrics import ServerMetrics, metrics_middleware
 from ingest.http.server import SHUTDOWN_TIMEOUT
-from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
+from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SCHEMA_WATCH, SETTINGS, STORE, SchemaWatch
 from ingest.settings import HttpSettings, Settings
 from ingest.writing.batcher import Batcher
 from query.cache import LineageCache
@@ -41,6 +41,7 @@ def create_app(settings: Settings, store: Store, *, handler_timeout: float = HAN
     app[SETTINGS] = settings
     app[STORE] = store
     app[METRICS] = metrics
+    app[SCHEMA_WATCH] = SchemaWatch()
     app[BODY_LIMITS] = BodyLimits(
         max_body_bytes=settings.http.max_body_bytes,
         max_decompressed_bytes=settings.http.max_decompressed_bytes,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from ingest.http.body import BodyLimits
@@ -15,3 +17,13 @@ STORE = web.AppKey[Store]("store")  # a Protocol: named by subscription, not as 
 BATCHER = web.AppKey("batcher", Batcher)
 BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
 METRICS = web.AppKey("metrics", ServerMetrics)
+
+
+@dataclass(slots=True)
+class SchemaWatch:
+    """Until when (event-loop time) /ready takes the schema as current without reading the catalog again."""
+
+    current_until: float = 0.0
+
+
+SCHEMA_WATCH = web.AppKey("schema_watch", SchemaWatch)

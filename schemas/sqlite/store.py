@@ -68,7 +68,9 @@ UNAVAILABLE_CODES = frozenset(
 )
 # After these the write connection is opened anew before its next use: the old one may be the problem (opened
 # read-only, or holding a file handle that now fails), and only a new one sees the file as it is now.
-REOPEN_CODES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB})
+REOPEN_CODES = frozenset(
+    {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB}
+)
 # A statement naming a table or column the file lacks: the schema is not current (someone dropped a table, or
 # the file was never upgraded). Every write then fails whatever the events hold, so the store is unavailable,
 # not the events unstorable.

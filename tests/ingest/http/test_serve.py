@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.ingest.processes import LINEAGE, environment, free_port, get, serving
+from tests.ingest.processes import LINEAGE, environment, free_port, get, serving, store_file
 
 
 def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
