@@ -5,17 +5,29 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
 from ingest.http import ops, receiver
 from ingest.http.auth import auth_middleware
 from ingest.http.body import BodyLimits
+from ingest.http.budget import POOL, POOL_THREADS, MemoryBudget, budget_middleware
 from ingest.http.cors import cors_middleware
 from ingest.http.errors import HANDLER_TIMEOUT, error_middleware
+from ingest.http.event_limits import EventLimits
 from ingest.http.metrics import ServerMetrics, metrics_middleware
 from ingest.http.server import SHUTDOWN_TIMEOUT
-from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SCHEMA_WATCH, SETTINGS, STORE, SchemaWatch
+from ingest.http.typedefs import (
+    BATCHER,
+    BODY_LIMITS,
+    EVENT_LIMITS,
+    METRICS,
+    SCHEMA_WATCH,
+    SETTINGS,
+    STORE,
+    SchemaWatch,
+)
 from ingest.settings import HttpSettings, Settings
 from ingest.writing.batcher import Batcher
 from query.cache import LineageCache
@@ -36,12 +48,15 @@ def create_app(settings: Settings, store: Store, *, handler_timeout: float = HAN
         *([cors_middleware] if settings.http.cors_origins else []),
         error_middleware(settings.http.retry_after_seconds, handler_timeout),
         *([auth_middleware] if settings.http.api_keys else []),
+        # After auth: a caller without a key is refused before its body costs anything.
+        budget_middleware(MemoryBudget(settings.http.max_inflight_bytes), frozenset({receiver.SINGLE, receiver.BATCH})),
     ]
     app = web.Application(middlewares=middlewares, client_max_size=settings.http.max_body_bytes)
     app[SETTINGS] = settings
     app[STORE] = store
     app[METRICS] = metrics
     app[SCHEMA_WATCH] = SchemaWatch()
+    app[EVENT_LIMITS] = EventLimits(settings.http.max_event_datasets, settings.http.max_event_fields)
     app[BODY_LIMITS] = BodyLimits(
         max_body_bytes=settings.http.max_body_bytes,
         max_decompressed_bytes=settings.http.max_decompressed_bytes,
@@ -50,6 +65,7 @@ def create_app(settings: Settings, store: Store, *, handler_timeout: float = HAN
     setup_query(app, store, settings.query, LineageCache(settings.cache))
     # After setup_query: cleanup runs in reverse, so the writer drains while the query cache is still open.
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_prepare_pool)
     app.router.add_get("/health", ops.health)
     app.router.add_get("/ready", ops.ready)
     app.router.add_get("/metrics", ops.metrics)
@@ -82,6 +98,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # Bounded even if the writer died or a write hangs: SIGTERM must end the process.
     await batcher.stop(within=SHUTDOWN_TIMEOUT)
     app[STORE].close()
+
+
+async def _prepare_pool(app: web.Application) -> AsyncIterator[None]:
+    """The threads that decode and prepare large events (ingest.http.budget). Set up after the writer, so shut
+    down before it, when no request is left to use them."""
+    app[POOL] = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="lineage-prepare")
+    yield
+    app[POOL].shutdown(wait=True)
 
 
 def _warn_if_open(settings: HttpSettings) -> None:

@@ -15,10 +15,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ingest.events import Accepted, prepare
+from ingest.events import Accepted, Rejected, prepare
 from ingest.http.body import read_json
+from ingest.http.budget import off_loop
 from ingest.http.errors import lift_deadline, store_refusal
-from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS
+from ingest.http.event_limits import TooManyDatasets, TooManyFields, check_event
+from ingest.http.typedefs import BATCHER, BODY_LIMITS, EVENT_LIMITS, METRICS, SETTINGS
 from ingest.writing.batcher import PoisonEvent, QueueFull, Stopped
 from query.errors import HttpError
 from schemas.store import StoreError, WriteOutcome
@@ -107,7 +109,9 @@ async def post_event(request: web.Request) -> web.Response:
     if isinstance(value, list):
         metrics.events_rejected.inc(reason=WrongShape.code)
         raise WrongShape("the body is a JSON array: send one event here, or the array to /api/v1/lineage/batch")
-    result = prepare(value, body.decode("utf-8"), strict=request.app[SETTINGS].strict, received_at=utc_now())
+    result = await off_loop(
+        request, len(body), _prepare_within, value, body.decode("utf-8"), request, received_at=utc_now()
+    )
     if not isinstance(result, Accepted):
         metrics.events_rejected.inc(reason=InvalidEvent.code)
         raise InvalidEvent(f"the event is not valid: {result.errors[0]}", [(p.path, p.message) for p in result.errors])
@@ -132,7 +136,7 @@ async def post_batch(request: web.Request) -> web.Response:
     can succeed on retry, 503 with Retry-After when all failed and a retry can succeed.
     """
     settings, metrics = request.app[SETTINGS], request.app[METRICS]
-    value, _ = await read_json(request, request.app[BODY_LIMITS])
+    value, raw = await read_json(request, request.app[BODY_LIMITS])
     if not isinstance(value, list):
         metrics.events_rejected.inc(reason=WrongShape.code)
         raise WrongShape("the batch endpoint takes a JSON array of events; send a single event to /api/v1/lineage")
@@ -145,11 +149,12 @@ async def post_batch(request: web.Request) -> web.Response:
     metrics.events_received.inc(len(value), endpoint=BATCH)
     batch = _Batch(len(value))
     accepted: list[tuple[int, Accepted]] = []
-    received_at = utc_now()
-    for index, element in enumerate(value):
-        payload = orjson.dumps(element).decode()
-        result = prepare(element, payload, strict=settings.strict, received_at=received_at)
-        if isinstance(result, Accepted):
+    prepared = await off_loop(request, len(raw), _prepare_batch, value, request, utc_now())
+    for index, result in enumerate(prepared):
+        if isinstance(result, HttpError):  # over a per-event limit
+            metrics.events_rejected.inc(reason=result.code)
+            batch.fail(index, result.message, retriable=False)
+        elif isinstance(result, Accepted):
             accepted.append((index, result))
         else:
             metrics.events_rejected.inc(reason=InvalidEvent.code)
@@ -161,6 +166,27 @@ async def post_batch(request: web.Request) -> web.Response:
             metrics.events_accepted.inc(batch.stored)
             metrics.events_duplicate.inc(len(batch.duplicates))
     return batch.response()
+
+
+def _prepare_within(value: object, payload: str, request: web.Request, *, received_at: str) -> Accepted | Rejected:
+    """The event prepared, after its datasets and fields are counted against the limits (413 beyond them). Runs
+    on the prepare pool for a large body: it reads only settings, never the loop's state."""
+    check_event(value, request.app[EVENT_LIMITS])
+    return prepare(value, payload, strict=request.app[SETTINGS].strict, received_at=received_at)
+
+
+Prepared = Accepted | Rejected | HttpError  # HttpError: over a per-event limit
+
+
+def _prepare_batch(value: list[object], request: web.Request, received_at: str) -> list[Prepared]:
+    """Each element prepared as the single endpoint would, or the limit it exceeds."""
+    results: list[Prepared] = []
+    for element in value:
+        try:
+            results.append(_prepare_within(element, orjson.dumps(element).decode(), request, received_at=received_at))
+        except (TooManyDatasets, TooManyFields) as exc:
+            results.append(exc)
+    return results
 
 
 class _Batch:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ingest.http.body import BodyLimits
+from ingest.http.event_limits import EventLimits
 from ingest.http.metrics import ServerMetrics
 from ingest.settings import Settings
 from ingest.writing.batcher import Batcher
@@ -17,6 +18,7 @@ STORE = web.AppKey[Store]("store")  # a Protocol: named by subscription, not as 
 BATCHER = web.AppKey("batcher", Batcher)
 BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
 METRICS = web.AppKey("metrics", ServerMetrics)
+EVENT_LIMITS = web.AppKey("event_limits", EventLimits)
 
 
 @dataclass(slots=True)
