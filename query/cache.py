@@ -138,7 +138,13 @@ class LineageCache:
 
     async def invalidate(self, batch: Sequence[EventRows]) -> None:
         """Call after each committed batch: new lineage makes every cached answer unreachable."""
-        if self._redis is None or not any(changes_lineage(rows) for rows in batch):
+        if any(changes_lineage(rows) for rows in batch):
+            await self.bump()
+
+    async def bump(self) -> None:
+        """Invalidate every cached answer: for a writer that committed lineage it holds no rows of (a large event
+        written by a worker process)."""
+        if self._redis is None:
             return
         client = self._usable()
         if client is None:

@@ -16,12 +16,14 @@ from ingest.http.budget import POOL, POOL_THREADS, MemoryBudget, budget_middlewa
 from ingest.http.cors import cors_middleware
 from ingest.http.errors import HANDLER_TIMEOUT, error_middleware
 from ingest.http.event_limits import EventLimits
+from ingest.http.large import pool_for
 from ingest.http.metrics import ServerMetrics, metrics_middleware
 from ingest.http.server import SHUTDOWN_TIMEOUT
 from ingest.http.typedefs import (
     BATCHER,
     BODY_LIMITS,
     EVENT_LIMITS,
+    LARGE_POOL,
     METRICS,
     SCHEMA_WATCH,
     SETTINGS,
@@ -101,11 +103,17 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _prepare_pool(app: web.Application) -> AsyncIterator[None]:
-    """The threads that decode and prepare large events (ingest.http.budget). Set up after the writer, so shut
-    down before it, when no request is left to use them."""
+    """The threads that decode and prepare large bodies (ingest.http.budget) and the process that writes large
+    single events (ingest.http.large). Set up after the writer, so shut down before it, when no request is left
+    to use them."""
     app[POOL] = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="lineage-prepare")
+    large = pool_for(app[SETTINGS].store.dsn, app[STORE])
+    if large is not None:
+        app[LARGE_POOL] = large
     yield
     app[POOL].shutdown(wait=True)
+    if large is not None:
+        large.shutdown(wait=True)
 
 
 def _warn_if_open(settings: HttpSettings) -> None:

@@ -63,8 +63,15 @@ async def read_json(request: web.Request, limits: BodyLimits) -> tuple[object, b
     Content-Length over max_body_bytes is 413. Then the body is read within read_timeout (else 408),
     counting wire bytes (413 PAYLOAD_TOO_LARGE) and inflated bytes (413 DECOMPRESSED_TOO_LARGE) as
     chunks arrive, so no more than the limits is ever held. Then 400 for an empty body, a bad gzip
-    stream, invalid UTF-8 or JSON, or nesting deeper than max_json_depth.
+    stream, invalid UTF-8 or JSON, or nesting deeper than max_json_depth. A large body is decoded on the
+    app's prepare pool (ingest.http.budget), not on the event loop.
     """
+    body = await read_body(request, limits)
+    return await off_loop(request, len(body), decode_json, body, limits.max_json_depth), body
+
+
+async def read_body(request: web.Request, limits: BodyLimits) -> bytes:
+    """The body as read_json reads it, every limit checked and the memory budget charged, not yet decoded."""
     _check_content_type(request)
     gzipped = _gzipped(request)
     length = request.content_length
@@ -87,7 +94,7 @@ async def read_json(request: web.Request, limits: BodyLimits) -> tuple[object, b
         raise EmptyBody("the body is empty; send a JSON document")
     if ticket is not None:
         ticket.charge_values(body)
-    return await off_loop(request, len(body), _decode, body, limits.max_json_depth), body
+    return body
 
 
 def _check_content_type(request: web.Request) -> None:
@@ -241,7 +248,8 @@ def _too_large_inflated(limit: int) -> DecompressedTooLarge:
     )
 
 
-def _decode(body: bytes, max_depth: int) -> object:
+def decode_json(body: bytes, max_depth: int) -> object:
+    """The JSON value of a body read by read_body; InvalidJson or TooDeep (400) otherwise. Any thread."""
     try:
         value: object = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +17,15 @@ import orjson
 from aiohttp import web
 
 from ingest.events import Accepted, Rejected, prepare
-from ingest.http.body import read_json
+from ingest.http.body import decode_json, read_body, read_json
 from ingest.http.budget import off_loop
 from ingest.http.errors import lift_deadline, store_refusal
 from ingest.http.event_limits import TooManyDatasets, TooManyFields, check_event
-from ingest.http.typedefs import BATCHER, BODY_LIMITS, EVENT_LIMITS, METRICS, SETTINGS
+from ingest.http.large import LARGE_BYTES, run_in_worker
+from ingest.http.typedefs import BATCHER, BODY_LIMITS, EVENT_LIMITS, LARGE_POOL, METRICS, SETTINGS
 from ingest.writing.batcher import PoisonEvent, QueueFull, Stopped
 from query.errors import HttpError
+from query.typedefs import QUERY_CACHE
 from schemas.store import StoreError, WriteOutcome
 from schemas.times import utc_now
 
@@ -103,8 +106,12 @@ def _warnings(accepted: Accepted) -> list[dict[str, str]]:
 
 async def post_event(request: web.Request) -> web.Response:
     """One event. 201 stored, 200 duplicate (a retry of a stored event), 4xx bad input, 503 try later."""
-    metrics = request.app[METRICS]
-    value, body = await read_json(request, request.app[BODY_LIMITS])
+    metrics, limits = request.app[METRICS], request.app[BODY_LIMITS]
+    body = await read_body(request, limits)
+    pool = request.app.get(LARGE_POOL)
+    if pool is not None and len(body) > LARGE_BYTES:
+        return await _post_large(request, pool, body)
+    value = await off_loop(request, len(body), decode_json, body, limits.max_json_depth)
     metrics.events_received.inc(endpoint=SINGLE)
     if isinstance(value, list):
         metrics.events_rejected.inc(reason=WrongShape.code)
@@ -127,6 +134,34 @@ async def post_event(request: web.Request) -> web.Response:
         "warnings": _warnings(result),
     }
     return web.json_response(body_out, status=200 if duplicate else 201, dumps=_dumps)
+
+
+async def _post_large(request: web.Request, pool: ProcessPoolExecutor, body: bytes) -> web.Response:
+    """One large event, decoded, prepared and committed in a worker process (ingest.http.large)."""
+    metrics = request.app[METRICS]
+    metrics.events_received.inc(endpoint=SINGLE)
+    try:
+        stored = await run_in_worker(
+            request,
+            pool,
+            body,
+            max_depth=request.app[BODY_LIMITS].max_json_depth,
+            limits=request.app[EVENT_LIMITS],
+            strict=request.app[SETTINGS].strict,
+        )
+    except HttpError as exc:
+        metrics.events_rejected.inc(reason=exc.code)
+        raise
+    if stored.changes_lineage:
+        await request.app[QUERY_CACHE].bump()
+    (metrics.events_duplicate if stored.duplicate else metrics.events_accepted).inc()
+    body_out = {
+        "status": "duplicate" if stored.duplicate else "stored",
+        "duplicate": stored.duplicate,
+        "event_id": stored.event_id,
+        "warnings": [{"path": path, "message": message} for path, message in stored.warnings],
+    }
+    return web.json_response(body_out, status=200 if stored.duplicate else 201, dumps=_dumps)
 
 
 async def post_batch(request: web.Request) -> web.Response:

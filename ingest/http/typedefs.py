@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -19,6 +20,7 @@ BATCHER = web.AppKey("batcher", Batcher)
 BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
 METRICS = web.AppKey("metrics", ServerMetrics)
 EVENT_LIMITS = web.AppKey("event_limits", EventLimits)
+LARGE_POOL = web.AppKey("large_event_pool", ProcessPoolExecutor)  # absent: large events go to threads
 
 
 @dataclass(slots=True)
