@@ -19,6 +19,7 @@ from ingest.populate.demo import populate_demo
 from ingest.populate.files import ingest_paths
 from ingest.settings import Settings, SettingsError
 from ingest.writing.batches import WriteReport
+from query.cache import SyncInvalidator
 from schemas import open_store
 from schemas.dsn import Dialect
 from schemas.sql.ddl import render_schema
@@ -116,18 +117,21 @@ def _config(settings: Settings, args: argparse.Namespace) -> int:
 
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     store = _open(settings)
+    invalidate = SyncInvalidator(settings.cache)  # a server on the same store sees the new lineage at once
     try:
         store.upgrade_schema()
-        report = ingest_paths(store, args.paths, strict=args.strict or settings.strict, progress=_progress_bar())
+        strict = args.strict or settings.strict
+        report = ingest_paths(store, args.paths, strict=strict, progress=_progress_bar(), after_commit=invalidate)
     finally:
+        invalidate.close()
         store.close()
     return _print_report(report)
 
 
 def _populate(settings: Settings, args: argparse.Namespace) -> int:
-    with closing(_open(settings)) as store:
+    with closing(_open(settings)) as store, closing(SyncInvalidator(settings.cache)) as invalidate:
         store.upgrade_schema()
-        report = populate_demo(store, strict=settings.strict)
+        report = populate_demo(store, strict=settings.strict, after_commit=invalidate)
     return _print_report(report, "demo: ")
 
 

@@ -32,7 +32,7 @@ from ingest.http.typedefs import (
 )
 from ingest.settings import HttpSettings, Settings
 from ingest.writing.batcher import Batcher
-from query.cache import LineageCache
+from query.cache import LineageCache, store_identity
 from query.routes import setup_query
 from query.typedefs import QUERY_CACHE
 from schemas.store import Store
@@ -64,7 +64,7 @@ def create_app(settings: Settings, store: Store, *, handler_timeout: float = HAN
         max_decompressed_bytes=settings.http.max_decompressed_bytes,
         max_json_depth=settings.http.max_json_depth,
     )
-    setup_query(app, store, settings.query, LineageCache(settings.cache))
+    setup_query(app, store, settings.query, LineageCache(settings.cache, store=store_identity(store)))
     # After setup_query: cleanup runs in reverse, so the writer drains while the query cache is still open.
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_prepare_pool)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from ingest.writing.batches import BatchWriter, WriteReport
+from ingest.writing.batches import AfterCommit, BatchWriter, WriteReport
 from schemas.store import Store
 
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
@@ -64,10 +64,11 @@ def ingest_paths(
     *,
     strict: bool,
     progress: Callable[[int, int], None] | None = None,
+    after_commit: AfterCommit | None = None,
 ) -> WriteReport:
     """Load every file, in order; progress(files_done, files_total) after each file. Once the store has failed
     (report.stopped) no further file is read: a rerun of the same paths writes the rest."""
-    writer = BatchWriter(store, strict=strict)
+    writer = BatchWriter(store, strict=strict, after_commit=after_commit)
     for done, path in enumerate(paths, start=1):
         for item in read_items(path):
             if item.error is not None:
