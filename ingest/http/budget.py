@@ -7,14 +7,14 @@ ingestion request is charged what it is expected to hold, from its first byte un
 commit): COST_PER_BYTE bytes for each body byte as it arrives (the bytes, the text archived, the decoded
 strings), then COST_PER_VALUE more for each JSON object, array and separator in it (each becomes a Python object
 and, for datasets and fields, rows). Both figures are upper bounds measured on real and pathological bodies
-(tests/bench/bench_memory.py). A charge the budget cannot take now is 503 QUEUE_FULL with Retry-After; one that
-exceeds the whole budget is 413 DECODED_TOO_LARGE, as a retry can never succeed.
+(tests/bench/bench_large_event.py). A charge the budget cannot take now is 503 QUEUE_FULL with Retry-After; one
+that exceeds the whole budget is 413 DECODED_TOO_LARGE, as a retry can never succeed.
 
 Large bodies are decoded and prepared on a small thread pool: pure-Python validation and mapping of a 10 MB
 event takes seconds of CPU, and on the event loop it would hold every other request (/health included) that
-long. A thread still shares the interpreter lock, but the loop gets it back every switch interval (5 ms), so
-the other requests wait milliseconds; a process pool would spare even that, at the price of pickling the
-event there and its rows back (the benchmark measures both).
+long. A thread still shares the interpreter lock, so the loop may wait behind a long C call; large single
+events therefore go to a worker process instead (ingest.http.large), and the pool is left with large batch
+bodies and the decoding of bodies over OFF_LOOP_BYTES.
 """
 
 from __future__ import annotations
