@@ -113,7 +113,7 @@ async def _prepare_pool(app: web.Application) -> AsyncIterator[None]:
     yield
     app[POOL].shutdown(wait=True)
     if large is not None:
-        large.shutdown(wait=True)
+        large.shutdown()
 
 
 def _warn_if_open(settings: HttpSettings) -> None:

@@ -20,7 +20,9 @@ import functools
 import logging
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -43,6 +45,7 @@ PROCESSES = 1  # one: large events are rare, and each worker costs an interprete
 NICENESS = 10
 
 _store: Store | None = None  # the worker process's own store
+_unopened = ""  # why it could not be opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,10 @@ class StoreFailed:
     unavailable: bool
 
 
-def pool_for(dsn: Dsn, store: Store) -> ProcessPoolExecutor | None:
+Outcome = Stored | Refused | StoreFailed
+
+
+def pool_for(dsn: Dsn, store: Store) -> WorkerPool | None:
     """A worker pool writing to the database `dsn` names, or None when that is not the server's own store (a
     private ":memory:" database, or a test's store opened apart from its settings): then large events are
     prepared on threads like any other."""
@@ -80,24 +86,50 @@ def pool_for(dsn: Dsn, store: Store) -> ProcessPoolExecutor | None:
             return None
     elif store.dialect is not dsn.dialect:
         return None
-    # spawn: the server's process has threads (the writer's, the readers'), and forking a threaded process can
-    # copy a lock some thread holds.
-    return ProcessPoolExecutor(
-        max_workers=PROCESSES, mp_context=multiprocessing.get_context("spawn"), initializer=_open, initargs=(dsn,)
-    )
+    return WorkerPool(dsn)
+
+
+class WorkerPool:
+    """The worker process (started with the first large event), started anew when it dies (killed for memory,
+    say): that event is answered 503, the next one gets a new worker."""
+
+    def __init__(self, dsn: Dsn) -> None:
+        self._dsn = dsn
+        self._pool = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        # spawn: the server's process has threads (the writer's, the readers'), and forking a threaded process can
+        # copy a lock some thread holds.
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(PROCESSES, mp_context=context, initializer=_open, initargs=(self._dsn,))
+
+    async def run(self, work: Callable[[], Outcome]) -> Outcome:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+        except BrokenProcessPool:
+            logger.error("the worker process for large events died; starting another")
+            self._pool.shutdown(wait=False)
+            self._pool = self._new()
+            return StoreFailed("the worker process writing large events died; retry", unavailable=False)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def _open(dsn: Dsn) -> None:
-    global _store
+    """The worker's initializer. A store that cannot be opened (its file deleted) is kept as the reason every
+    event then fails with: an initializer that raises would break the pool for good."""
+    global _store, _unopened
     # Below the server's priority: on a busy machine the kernel then runs the server's process first whenever it
     # has work, and a large event takes the CPU time left over.
     os.nice(NICENESS)
-    _store = open_store(dsn, create=False)
+    try:
+        _store = open_store(dsn, create=False)
+    except StoreError as exc:
+        _unopened = str(exc)
 
 
-def ingest_one(
-    body: bytes, *, max_depth: int, limits: EventLimits, strict: bool, received_at: str
-) -> Stored | Refused | StoreFailed:
+def ingest_one(body: bytes, *, max_depth: int, limits: EventLimits, strict: bool, received_at: str) -> Outcome:
     """In the worker: decode, check the limits, validate, map and write one event."""
     # The receiver's errors; imported here because the receiver imports this module.
     from ingest.http.receiver import InvalidEvent, WrongShape
@@ -116,7 +148,8 @@ def ingest_one(
     if not isinstance(result, Accepted):
         details = tuple((p.path, p.message) for p in result.errors)
         return Refused(InvalidEvent, f"the event is not valid: {result.errors[0]}", details)
-    assert _store is not None, "the worker's store is opened by its initializer"
+    if _store is None:
+        return StoreFailed(_unopened or "the worker's store is not open", unavailable=True)
     try:
         [outcome] = _store.write_batch([result.rows])
     except StoreError as exc:
@@ -130,12 +163,12 @@ def ingest_one(
 
 
 async def run_in_worker(
-    request: web.Request, pool: ProcessPoolExecutor, body: bytes, *, max_depth: int, limits: EventLimits, strict: bool
+    request: web.Request, pool: WorkerPool, body: bytes, *, max_depth: int, limits: EventLimits, strict: bool
 ) -> Stored:
     """The worker's outcome for `body`; its refusal or store failure raised as the HttpError to answer with."""
     lift_deadline(request)  # from here on the worker may commit at any moment: the answer must wait for it
     work = functools.partial(ingest_one, body, max_depth=max_depth, limits=limits, strict=strict, received_at=utc_now())
-    outcome = await asyncio.get_running_loop().run_in_executor(pool, work)
+    outcome = await pool.run(work)
     if isinstance(outcome, Refused):
         raise outcome.error(outcome.message, outcome.details)
     if isinstance(outcome, StoreFailed):

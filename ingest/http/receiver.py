@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from ingest.http.body import decode_json, read_body, read_json
 from ingest.http.budget import off_loop
 from ingest.http.errors import lift_deadline, store_refusal
 from ingest.http.event_limits import TooManyDatasets, TooManyFields, check_event
-from ingest.http.large import LARGE_BYTES, run_in_worker
+from ingest.http.large import LARGE_BYTES, WorkerPool, run_in_worker
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, EVENT_LIMITS, LARGE_POOL, METRICS, SETTINGS
 from ingest.writing.batcher import PoisonEvent, QueueFull, Stopped
 from query.errors import HttpError
@@ -136,7 +135,7 @@ async def post_event(request: web.Request) -> web.Response:
     return web.json_response(body_out, status=200 if duplicate else 201, dumps=_dumps)
 
 
-async def _post_large(request: web.Request, pool: ProcessPoolExecutor, body: bytes) -> web.Response:
+async def _post_large(request: web.Request, pool: WorkerPool, body: bytes) -> web.Response:
     """One large event, decoded, prepared and committed in a worker process (ingest.http.large)."""
     metrics = request.app[METRICS]
     metrics.events_received.inc(endpoint=SINGLE)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from ingest.http.body import BodyLimits
 from ingest.http.event_limits import EventLimits
+from ingest.http.large import WorkerPool
 from ingest.http.metrics import ServerMetrics
 from ingest.settings import Settings
 from ingest.writing.batcher import Batcher
@@ -20,7 +20,7 @@ BATCHER = web.AppKey("batcher", Batcher)
 BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
 METRICS = web.AppKey("metrics", ServerMetrics)
 EVENT_LIMITS = web.AppKey("event_limits", EventLimits)
-LARGE_POOL = web.AppKey("large_event_pool", ProcessPoolExecutor)  # absent: large events go to threads
+LARGE_POOL = web.AppKey("large_event_pool", WorkerPool)  # absent: large events go to threads
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ can come back by itself, takes events again without a restart."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sqlite3
@@ -21,7 +22,7 @@ from tests.reliability.conftest import Client, MakeServer, run_event, store_path
 
 
 async def post(client: Client, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    response = await client.post("/api/v1/lineage", data=orjson.dumps(event))
+    response = await client.post("/api/v1/lineage", data=io.BytesIO(orjson.dumps(event)))
     return response.status, await response.json()
 
 
@@ -33,6 +34,14 @@ async def ready(client: Client) -> tuple[int, dict[str, Any]]:
 def stored_run_ids(path: Path) -> set[str]:
     with sqlite3.connect(path) as db:
         return {row[0] for row in db.execute("SELECT run_id FROM OL_RUN")}
+
+
+def large_event() -> dict[str, Any]:
+    """An event over ingest.http.large.LARGE_BYTES: the worker process handles it."""
+    event = run_event()
+    padding = {"_producer": "https://example.com/tests", "_schemaURL": "https://example.com/x", "text": "x" * 1_100_000}
+    event["run"]["facets"] = {"padding": padding}
+    return event
 
 
 def delete_store(tmp_path: Path) -> None:
@@ -54,6 +63,9 @@ async def test_a_deleted_store_is_never_acknowledged_into(make_server: MakeServe
         assert "deleted" in body["error"]
     batch = await client.post("/api/v1/lineage/batch", data=orjson.dumps([run_event(), run_event()]))
     assert batch.status == 503 and (await batch.json())["summary"]["retriable"] == 2
+    # A large event goes to the worker process, which opens the store then: it must not create it either.
+    status, body = await post(client, large_event())
+    assert status == 503 and body["code"] == "STORE_UNAVAILABLE", body
     status, body = await ready(client)
     assert status == 503 and body["checks"]["store"]["ok"] is False
     assert not store_path(tmp_path).exists(), "nothing may bring the deleted file back as an empty store"
