@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
 
+from ingest import __version__
 from ingest.http import server
 from ingest.http.app import create_app
 from ingest.logs import configure_logging
@@ -29,6 +33,10 @@ from schemas.teradata.qvci import qvci_check
 logger = logging.getLogger("lineage")
 
 
+# A reader that left early (`lineage schema ddl | head`): exit as a Unix tool killed by SIGPIPE would.
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -39,14 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.http.log_format)
     try:
         code: int = args.run(settings, args)
+        sys.stdout.flush()  # here, so that a closed pipe is met inside the try
     except StoreError as exc:
         print(f"lineage: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and report the same error: point it at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lineage", description="OpenLineage ingestion server for Teradata shops.")
+    parser.add_argument("--version", action="version", version=f"lineage {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the HTTP server")
@@ -96,15 +110,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     settings = replace(settings, http=http)
     host, port, workers = http.host, http.api_port, http.workers
-    logger.info("store %s; listening on http://%s:%d", settings.store.dsn.masked(), host, port)
 
     def make_app() -> web.Application:
         return create_app(settings, open_store(settings.store.dsn, create=False))
 
-    if workers == 1:
-        server.run(make_app, host, port)
-        return 0
-    return server.run_workers(make_app, host, port, workers)
+    try:
+        if workers == 1:
+            server.run(make_app, partial(server.bind, host, port, reuse_port=False))
+            return 0
+        return server.run_workers(make_app, host, port, workers)
+    except server.StartupError as exc:
+        print(f"lineage: {exc}", file=sys.stderr)
+        return 2
 
 
 def _config(settings: Settings, args: argparse.Namespace) -> int:

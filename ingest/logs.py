@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -183,3 +185,31 @@ class AccessLogger(AbstractAccessLogger):
     @property
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
+
+
+class Throttle:
+    """At most `lines` log lines per `period` seconds for one kind of event, so that a flood (a scanner's
+    malformed requests, a shortage of file descriptors) costs a few lines and a count, not a line each: a log
+    that writes thousands of lines a second is itself an outage. The first line after a suppressed stretch
+    says how many were left out. For one event loop (not thread-safe)."""
+
+    def __init__(self, lines: int = 5, period: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.lines, self.period, self._clock = lines, period, clock
+        self._window_start = -period
+        self._used = 0
+        self.suppressed = 0  # lines left out since the last one written
+
+    def log(self, logger: logging.Logger, level: int, msg: str, *args: object) -> bool:
+        """Log `msg % args` unless this period's lines are used up; True when it was written."""
+        now = self._clock()
+        if now - self._window_start >= self.period:
+            self._window_start, self._used = now, 0
+        if self._used >= self.lines:
+            self.suppressed += 1
+            return False
+        self._used += 1
+        if self.suppressed:
+            msg, args = f"{msg} (and %d more like it not logged)", (*args, self.suppressed)
+            self.suppressed = 0
+        logger.log(level, msg, *args)
+        return True

@@ -319,11 +319,11 @@ class Settings:
         for var in VARIABLES:
             raw, source = _lookup(var, layers)
             sources[var.name] = source
-            values[var.group][var.attr] = var.value if raw is None else _cast(var, raw)
+            values[var.group][var.attr] = var.value if raw is None else _cast(var, raw, source)
         store = values["store"]
         if store["dsn"] is None:
             store["dsn"], sources["LINEAGE_STORE"] = _default_store(store)
-        _check_depths(values["query"])
+        _check_depths(values["query"], sources)
         groups = {name: group(**values[name]) for name, group in GROUPS.items()}
         return cls(**groups, **values[None], sources=sources)
 
@@ -423,12 +423,17 @@ def _lookup(var: Variable, layers: list[tuple[str, Mapping[str, str]]]) -> tuple
     return None, "default"
 
 
-def _cast(var: Variable, raw: str) -> Any:
+def _cast(var: Variable, raw: str, source: str) -> Any:
     try:
         return var.cast(raw.strip())
     except ValueError as exc:
         shown = "***" if var.secret else raw
-        raise SettingsError(f"{var.name}={shown!r}: {exc}") from None
+        raise SettingsError(f"{var.name}={shown!r}: {exc} ({_origin(source)})") from None
+
+
+def _origin(source: str) -> str:
+    """Where a value came from, for an error: `from the environment`, `from .env`, `from the environment (PORT)`."""
+    return f"from the {source}" if source.startswith("environment") else f"from {source}"
 
 
 def _default_store(store: Mapping[str, Any]) -> tuple[Dsn, str]:
@@ -445,12 +450,17 @@ def _default_store(store: Mapping[str, Any]) -> tuple[Dsn, str]:
     return parse_dsn(DEFAULT_STORE), "default"
 
 
-def _check_depths(query: Mapping[str, Any]) -> None:
+def _check_depths(query: Mapping[str, Any], sources: Mapping[str, str]) -> None:
     low, default, high = query["min_depth"], query["default_depth"], query["max_depth"]
     if not low <= default <= high:
+        origins = ", ".join(
+            f"{name} {_origin(sources[name])}"
+            for name in ("VALIDATION_DEFAULT_MAX_DEPTH", "VALIDATION_MIN_MAX_DEPTH", "VALIDATION_MAX_DEPTH_LIMIT")
+            if sources[name] != "default"
+        )
         raise SettingsError(
             f"VALIDATION_DEFAULT_MAX_DEPTH={default!r}: must lie between VALIDATION_MIN_MAX_DEPTH={low} "
-            f"and VALIDATION_MAX_DEPTH_LIMIT={high}"
+            f"and VALIDATION_MAX_DEPTH_LIMIT={high} ({origins})"
         )
 
 

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from query.cache import LineageCache
 from query.config import QueryConfig
+from query.explorer.routes import setup_explorer
 from query.typedefs import QUERY_CACHE, QUERY_CONFIG, QUERY_STORE
 from query.v1 import lineage as v1_lineage
 from query.v1 import routes as v1
@@ -36,14 +37,15 @@ def v1_routes(prefix: str = V1) -> list[web.RouteDef]:
 
 
 def setup_query(app: web.Application, store: Store, config: QueryConfig, cache: LineageCache) -> None:
-    """Mount the v2 and v1 read APIs. The store is the app's (closed by its owner); the cache is closed here
-    when the app cleans up."""
+    """Mount the v2 and v1 read APIs and the explorer. The store is the app's (closed by its owner); the cache
+    is closed here when the app cleans up."""
     app[QUERY_STORE] = store
     app[QUERY_CONFIG] = config
     app[QUERY_CACHE] = cache
     app.cleanup_ctx.append(_cache_lifecycle)
     app.router.add_routes(v2.routes())
     app.router.add_routes(v1_routes())
+    setup_explorer(app)
 
 
 async def _cache_lifecycle(app: web.Application) -> AsyncIterator[None]:

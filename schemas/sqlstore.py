@@ -171,6 +171,12 @@ class SqlReads:
     def runs_writing(self, dataset_id: str, page: Page) -> list[RunInfo]:
         return self._paged(RunInfo, reads.RUNS_WRITING, reads.RUN_ORDER, {"dataset_id": dataset_id}, page).items
 
+    def recent_runs(self, page: Page) -> list[RunInfo]:
+        return self._paged(RunInfo, reads.RUNS, reads.RECENT_RUN_ORDER, {}, page).items
+
+    def run_events(self, run_id: str, page: Page) -> Paged[EventInfo]:
+        return self._paged(EventInfo, reads.RUN_EVENTS, reads.RUN_EVENT_ORDER, {"run_id": run_id}, page)
+
     def facets(self, owner: str, entity_ids: Sequence[str], names: Sequence[str]) -> list[FacetInfo]:
         found: list[FacetInfo] = []
         for chunk in reads.chunks(list(dict.fromkeys(entity_ids))):

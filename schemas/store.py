@@ -313,6 +313,14 @@ class Store(Protocol):
         """Runs that wrote the dataset, newest first."""
         ...
 
+    def recent_runs(self, page: Page) -> list[RunInfo]:
+        """Runs of every job, those that entered their state last first."""
+        ...
+
+    def run_events(self, run_id: str, page: Page) -> Paged[EventInfo]:
+        """The raw events received for a run, in eventTime order."""
+        ...
+
     def facets(self, owner: str, entity_ids: Sequence[str], names: Sequence[str]) -> list[FacetInfo]:
         """The latest value of the named facets of the entities (OL_FACET); deleted ones have payload None."""
         ...

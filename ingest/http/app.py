@@ -95,6 +95,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[BATCHER] = batcher
     metrics.queue_depth.set_function(lambda: batcher.depth)
     _warn_if_open(settings.http)
+    logger.info("store %s", settings.store.dsn.masked())
     batcher.start()
     yield
     # Bounded even if the writer died or a write hangs: SIGTERM must end the process.

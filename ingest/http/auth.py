@@ -13,6 +13,7 @@ from aiohttp.typedefs import Handler
 
 from ingest.http.typedefs import SETTINGS
 from query.errors import HttpError
+from query.explorer.routes import is_public
 
 # Liveness and readiness probes stay open: orchestrators call them without credentials.
 OPEN_PATHS = frozenset({"/health", "/ready"})
@@ -40,6 +41,8 @@ def key_matches(given: str, keys: tuple[str, ...]) -> bool:
 def needs_key(request: web.Request, protect_reads: bool) -> bool:
     if request.path in OPEN_PATHS or request.method == "OPTIONS":
         return False
+    if request.method in ("GET", "HEAD") and is_public(request.path):
+        return False  # the explorer's shell and static files: it asks for the key before reading data
     return request.method not in ("GET", "HEAD") or protect_reads
 
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from ingest.logs import set_request_id
-from query.errors import HttpError, NotFound
+from query.errors import BadRequest, HttpError, NotFound
 from schemas.store import StoreError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -173,6 +173,11 @@ def _as_http_error(request: web.Request, exc: Exception, handler_timeout: float)
     if isinstance(exc, StoreError):
         logger.warning("%s %s: %s", request.method, request.path, exc)
         return store_refusal(exc)
+    if isinstance(exc, ConnectionError):  # the client left mid-request: nobody reads an answer, no bug to log
+        logger.info(
+            "%s %s: the client closed the connection before the request was complete", request.method, request.path
+        )
+        return BadRequest("the connection closed before the request was complete")
     if isinstance(exc, TimeoutError):
         logger.error("%s %s took longer than %s s to answer", request.method, request.path, handler_timeout)
         return HandlerTimeout(f"no answer within {handler_timeout:g} s; retry later")
@@ -185,12 +190,18 @@ def _unexpected(request: web.Request, exc: Exception) -> Internal:
 
 
 def _render(request: web.Request, error: HttpError, retry_after: str) -> web.Response:
+    return error_response(error, request.get(REQUEST_ID, ""), retry_after)
+
+
+def error_response(error: HttpError, request_id: str, retry_after: str) -> web.Response:
+    """The one error shape for `error`; a 503 carries `Retry-After: retry_after` unless the error names its own.
+    Also used below the app (ingest.http.connections), where no middleware runs."""
     body: dict[str, Any] = {
         **error.fields,
         "error": error.message,
         "code": error.code,
         "details": [{"path": path, "message": text} for path, text in error.details],
-        "request_id": request.get(REQUEST_ID, ""),
+        "request_id": request_id,
     }
     headers = error.headers
     if error.status == 503:

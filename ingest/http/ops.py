@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ingest import __version__
 from ingest.http.metrics import CONTENT_TYPE
-from ingest.http.typedefs import BATCHER, METRICS, SCHEMA_WATCH, STORE
+from ingest.http.typedefs import BATCHER, METRICS, SCHEMA_WATCH, SETTINGS, STORE
 from query.errors import HttpError
 from schemas.store import StoreError
 
@@ -26,8 +26,12 @@ class NotReady(HttpError):
 
 
 async def health(request: web.Request) -> web.Response:
-    """Alive: the process answers. Touches neither the store nor the queue."""
-    return web.json_response({"status": "ok", "version": __version__})
+    """Alive: the process answers. Touches neither the store nor the queue. `readsProtected` tells the explorer
+    to ask for an API key before it reads."""
+    http = request.app[SETTINGS].http
+    return web.json_response(
+        {"status": "ok", "version": __version__, "readsProtected": bool(http.api_keys and http.protect_reads)}
+    )
 
 
 async def ready(request: web.Request) -> web.Response:

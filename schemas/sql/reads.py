@@ -213,6 +213,8 @@ RUNS_OF_JOB = _RUNS + " WHERE r.job_id = :job_id"
 RUNS_BY_IDS = _RUNS + " WHERE r.run_id IN ({ids})"
 RUNS_WRITING = _RUNS + " JOIN OL_RUN_OUTPUT o ON o.run_id = r.run_id WHERE o.dataset_id = :dataset_id"
 RUN_ORDER = "last_event_time DESC, run_id"  # newest first, as Marquez lists runs
+RUNS = _RUNS
+RECENT_RUN_ORDER = "event_time DESC, run_id"  # across all jobs: idx_ol_run_time leads the sort
 
 FACETS = (
     f"SELECT {select_list(FacetInfo)} FROM OL_FACET WHERE owner = :owner "  # noqa: S608
@@ -224,6 +226,8 @@ EVENTS = (
     "WHERE event_time >= :after AND event_time <= :before"
 )
 EVENT_ORDER = "event_time DESC, event_id"
+RUN_EVENTS = f"SELECT {select_list(EventInfo)} FROM OL_EVENT WHERE run_id = :run_id"  # noqa: S608
+RUN_EVENT_ORDER = "event_time, event_id"  # as the run went
 
 _SEARCH_PARTS = {
     SearchKind.DATASET: "SELECT 'dataset' AS kind, d.dataset_id AS item_id, d.name AS name, n.namespace_uri, "

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -15,7 +18,7 @@ from ingest.cli import main
 from schemas.rows import EventRows
 from schemas.sqlite.store import SqliteStore
 from schemas.store import StoreUnavailable, WriteOutcome
-from tests.conftest import EVENTS_DIR, complete_event_files, event_files, load_event
+from tests.conftest import EVENTS_DIR, complete_event_files, event_files, load_event, shared_event
 
 SEED_TABLES = (
     "OL_NAMESPACE",
@@ -106,7 +109,7 @@ def test_bad_setting_stops_with_one_line(
 ) -> None:
     monkeypatch.setenv("API_PORT", "eighty")
     assert main(["config"]) == 2
-    assert capsys.readouterr().err == "lineage: bad setting: API_PORT='eighty': not an integer\n"
+    assert capsys.readouterr().err == "lineage: bad setting: API_PORT='eighty': not an integer (from the environment)\n"
 
 
 def test_ingest_every_sample_file(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -147,7 +150,7 @@ def test_ingest_strict_rejects_every_malformed_file(workdir: Path, capsys: pytes
 
 
 def test_ingest_rows_land_in_the_store(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(capsys, "ingest", str(EVENTS_DIR / "spark_dataproc__hive_insert_complete_symlinks_cll__4.json"))
+    code, out = run(capsys, "ingest", str(shared_event("spark_dataproc__hive_insert_complete_symlinks_cll__4.json")))
     assert code == 0 and counts(out) == (1, 0, 0)
     db = sqlite3.connect(workdir / "lineage.db")
     assert db.execute("SELECT COUNT(*) FROM OL_EVENT").fetchone() == (1,)
@@ -209,3 +212,37 @@ def test_a_store_failing_midway_keeps_the_committed_batches_and_a_rerun_complete
     code, out = run(capsys, "ingest", str(events))
     assert code == 0 and counts(out) == (200, 1000, 0)
     assert sqlite3.connect(db).execute("SELECT COUNT(DISTINCT run_id) FROM OL_EVENT").fetchone() == (1200,)
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert re.fullmatch(r"lineage \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)
+
+
+def test_a_bad_value_names_the_file_it_came_from(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / ".env").write_text("LINEAGE_WORKERS=0\n")
+    assert main(["config"]) == 2
+    assert capsys.readouterr().err == (
+        "lineage: bad setting: LINEAGE_WORKERS='0': must be between 1 and 64 (from .env)\n"
+    )
+    monkeypatch.setenv("PORT", "eighty")  # a legacy alias: the error says which name held it
+    assert main(["config"]) == 2
+    assert "API_PORT='eighty': not an integer (from the environment (PORT))" in capsys.readouterr().err
+
+
+def test_schema_ddl_into_a_reader_that_left_exits_quietly(workdir: Path) -> None:
+    """`lineage schema ddl | head`: the reader may close the pipe before the DDL is written; here it closes it
+    before the command starts writing, so the command meets the closed pipe every time."""
+    lineage = Path(sys.executable).parent / "lineage"
+    process = subprocess.Popen([lineage, "schema", "ddl"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    code = process.wait(timeout=60)
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert stderr == ""
+    assert code == 128 + signal.SIGPIPE  # as a Unix tool killed by SIGPIPE

@@ -18,6 +18,7 @@ from pytest_aiohttp import AiohttpClient
 from ingest.http.errors import error_middleware
 from ingest.logs import (
     AccessLogger,
+    Throttle,
     configure_logging,
     current_request_id,
     redact,
@@ -188,3 +189,15 @@ async def test_access_log_has_no_headers_nor_query_strings(configure: Configure,
     assert line["request_id"] == "req-9" and line["duration_ms"] >= 0
     written = stream.getvalue()
     assert "xyz" not in written and "abc" not in written and "forged" not in written
+
+
+def test_throttle_writes_a_few_lines_a_period_then_counts_what_it_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    throttle = Throttle(lines=2, period=60.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="tests.logs"):
+        written = [throttle.log(logger, logging.WARNING, "flood %d", n) for n in range(10)]
+        assert written == [True, True] + [False] * 8
+        now[0] = 60.0  # the next period
+        assert throttle.log(logger, logging.WARNING, "flood %d", 10)
+    messages = [r.getMessage() for r in caplog.records if r.name == "tests.logs"]
+    assert messages == ["flood 0", "flood 1", "flood 10 (and 8 more like it not logged)"]
