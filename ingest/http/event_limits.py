@@ -75,7 +75,8 @@ def _fields(dataset: Mapping[str, Any]) -> int:
         outputs = lineage.get("fields")
         if isinstance(outputs, dict):
             count += len(outputs)
-            count += sum(len(f.get("inputFields") or ()) for f in outputs.values() if isinstance(f, dict))
+            inputs = (f.get("inputFields") for f in outputs.values() if isinstance(f, dict))
+            count += sum(len(each) for each in inputs if isinstance(each, list))
         whole = lineage.get("dataset")
         if isinstance(whole, list):
             count += len(whole)

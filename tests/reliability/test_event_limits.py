@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import orjson
 
+from ingest.http.event_limits import EventLimits, check_event
 from tests.reliability.conftest import MakeServer, run_event
 
 
@@ -27,3 +28,19 @@ async def test_in_a_batch_only_the_element_over_a_limit_fails(make_server: MakeS
     assert response.status == 207, body
     [failed] = body["failed_events"]
     assert failed["index"] == 1 and failed["retriable"] is False and "LINEAGE_MAX_EVENT_FIELDS" in failed["reason"]
+
+
+def test_counting_ignores_what_is_not_of_the_spec_s_shape() -> None:
+    """Validation says what is wrong with such an event; counting must not fail on it (the fuzz test found
+    an integer where inputFields belongs)."""
+    limits = EventLimits(max_datasets=10, max_fields=10)
+    lineage = {"fields": {"a": {"inputFields": 3}, "b": 7, "c": {"inputFields": [1, 2]}}, "dataset": "x"}
+    odd = [
+        {"inputs": "x", "outputs": [1, None, {"facets": 5}]},
+        {"outputs": [{"facets": {"schema": {"fields": [{"fields": 3}, 4]}, "columnLineage": lineage}}]},
+        {"dataset": {"facets": {"schema": "x", "columnLineage": []}}},
+        [],
+        None,
+    ]
+    for value in odd:
+        check_event(value, limits)
