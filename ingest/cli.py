@@ -47,7 +47,7 @@ from ingest.populate.teradata.sql_files import SqlReport, populate_sql
 from ingest.settings import Settings, SettingsError
 from ingest.writing.batches import BatchWriter, WriteReport
 from ingest.writing.retention import cutoff, paced
-from query.cache import LineageCache
+from query.cache import LineageCache, SyncInvalidator
 from schemas import open_store
 from schemas.dsn import Dialect, Dsn
 from schemas.sql import purge as purge_sql
@@ -131,9 +131,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    with closing(_open(settings)) as store:
-        if not store.schema_status().current:
-            print("lineage: the schema is not current; run `lineage schema upgrade` first", file=sys.stderr)
+    # The server never creates a SQLite file: a store deleted under it must not come back empty on a restart.
+    with closing(open_store(settings.store.dsn, create=False)) as store:
+        status = store.schema_status()
+        if not status.current:
+            lacking = f" (missing: {', '.join(status.missing)})" if status.missing else ""
+            print(f"lineage: the schema is not current{lacking}; run `lineage schema upgrade` first", file=sys.stderr)
             return 2
     # The command line wins over the environment; the app sees the values it really serves with.
     http = settings.http
@@ -144,7 +147,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host, port, workers = http.host, http.api_port, http.workers
 
     def make_app() -> web.Application:
-        return create_app(settings, _open(settings))
+        return create_app(settings, open_store(settings.store.dsn, create=False))
 
     try:
         if workers == 1:
@@ -168,6 +171,7 @@ def _config(settings: Settings, args: argparse.Namespace) -> int:
 
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     store = _open(settings)
+    invalidate = SyncInvalidator(settings.cache)  # a server on the same store sees the new lineage at once
     try:
         store.upgrade_schema()
         report = ingest_paths(
@@ -176,16 +180,18 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
             strict=args.strict or settings.strict,
             progress=_progress_bar(),
             future_skew=settings.max_future_skew,
+            after_commit=invalidate,
         )
     finally:
+        invalidate.close()
         store.close()
     return _print_report(report)
 
 
 def _populate(settings: Settings, args: argparse.Namespace) -> int:
-    with closing(_open(settings)) as store:
+    with closing(_open(settings)) as store, closing(SyncInvalidator(settings.cache)) as invalidate:
         store.upgrade_schema()
-        report = populate_demo(store, strict=settings.strict)
+        report = populate_demo(store, strict=settings.strict, after_commit=invalidate)
     return _print_report(report, "demo: ")
 
 
@@ -219,9 +225,7 @@ def _populate_sql(settings: Settings, args: argparse.Namespace) -> int:
         output = stack.enter_context(args.output.open("wb")) if args.output else None
         writer = None
         if not args.dry_run:
-            store = stack.enter_context(closing(_open(settings)))
-            store.upgrade_schema()
-            writer = BatchWriter(store, strict=settings.strict)
+            writer, _ = _writing(stack, settings)
         report = populate_sql(
             args.files,
             catalog=catalog,
@@ -305,9 +309,12 @@ def _source(settings: Settings) -> TeradataSource | None:
 
 
 def _writing(stack: ExitStack, settings: Settings) -> tuple[BatchWriter, Store]:
+    """A population's writer on the upgraded store; each commit invalidates the query cache (a server on the same
+    store answers the new lineage at once)."""
     store = stack.enter_context(closing(_open(settings)))
     store.upgrade_schema()
-    return BatchWriter(store, strict=settings.strict), store
+    invalidate = stack.enter_context(closing(SyncInvalidator(settings.cache)))
+    return BatchWriter(store, strict=settings.strict, after_commit=invalidate), store
 
 
 def _dry_mark(settings: Settings, source: str) -> SourceMark:
@@ -559,6 +566,8 @@ def _schema_status(settings: Settings, args: argparse.Namespace) -> int:
         print(f"applied  {migration.version}  {migration.name}  {migration.description}")
     for migration in status.pending:
         print(f"pending  {migration.version}  {migration.name}  {migration.description}")
+    for missing in status.missing:
+        print(f"missing  {missing}  (recorded as applied, yet absent: run `lineage schema upgrade`)")
     return 0 if status.current else 1
 
 

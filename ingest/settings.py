@@ -225,7 +225,7 @@ class HttpSettings:
         ),
     )
     max_decompressed_bytes: int = field(
-        default=64 * 2**20,
+        default=32 * 2**20,  # fits LINEAGE_MAX_INFLIGHT_BYTES: a typical event of this size decodes to ~450 MiB
         metadata=variable(
             "LINEAGE_MAX_DECOMPRESSED_BYTES",
             "largest body after gunzip, checked while inflating; beyond it 413",
@@ -244,6 +244,37 @@ class HttpSettings:
         default=1000,
         metadata=variable(
             "LINEAGE_MAX_BATCH_EVENTS", "most events in one batch request; more is 413", "serve", low=1, high=100_000
+        ),
+    )
+    max_inflight_bytes: int = field(
+        default=1 << 30,
+        metadata=variable(
+            "LINEAGE_MAX_INFLIGHT_BYTES",
+            "memory all ingestion requests being read, decoded or queued may hold together, as estimated from "
+            "their bodies (docs/SECURITY.md); beyond it 503 QUEUE_FULL, a body that alone exceeds it 413",
+            "serve",
+            low=2**20,
+            high=2**40,
+        ),
+    )
+    max_event_datasets: int = field(
+        default=10_000,
+        metadata=variable(
+            "LINEAGE_MAX_EVENT_DATASETS",
+            "most inputs and outputs one event may name; more is 413 TOO_MANY_DATASETS",
+            "serve",
+            low=1,
+            high=10_000_000,
+        ),
+    )
+    max_event_fields: int = field(
+        default=100_000,
+        metadata=variable(
+            "LINEAGE_MAX_EVENT_FIELDS",
+            "most schema and column-lineage fields one event may name; more is 413 TOO_MANY_FIELDS",
+            "serve",
+            low=1,
+            high=100_000_000,
         ),
     )
 

@@ -6,14 +6,15 @@ from schemas.dsn import Dialect, Dsn
 from schemas.store import Store, StoreError
 
 
-def open_store(dsn: Dsn) -> Store:
+def open_store(dsn: Dsn, *, create: bool = True) -> Store:
     """The store a DSN names, opened; the schema is not touched (the caller runs upgrade_schema). A Teradata store
     connects on first use and a PostgreSQL store in the background, so an unreachable server shows up as
-    StoreUnavailable from the first call, not here. Raises StoreError for a file that cannot be opened."""
+    StoreUnavailable from the first call, not here. Raises StoreError for a file that cannot be opened, and with
+    `create=False` for a SQLite file that does not exist (instead of creating an empty one)."""
     if dsn.dialect is Dialect.SQLITE:
         from schemas.sqlite.store import SqliteStore  # imported here: importing `schemas` stays free of drivers
 
-        return SqliteStore(dsn.path)
+        return SqliteStore(dsn.path, create=create)
     if dsn.dialect is Dialect.TERADATA:
         from schemas.teradata.store import TeradataStore
 

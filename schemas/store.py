@@ -275,10 +275,12 @@ class Migration:
 class SchemaStatus:
     applied: tuple[Migration, ...]
     pending: tuple[Migration, ...]
+    # Tables and columns a recorded migration made that the database lacks ("table OL_RUN", "column OL_RUN.x")
+    missing: tuple[str, ...] = ()
 
     @property
     def current(self) -> bool:
-        return not self.pending
+        return not self.pending and not self.missing
 
 
 class Store(Protocol):

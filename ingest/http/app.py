@@ -6,21 +6,35 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
 from ingest.http import ops, receiver
 from ingest.http.auth import auth_middleware
 from ingest.http.body import BodyLimits
+from ingest.http.budget import POOL, POOL_THREADS, MemoryBudget, budget_middleware
 from ingest.http.cors import cors_middleware
 from ingest.http.errors import HANDLER_TIMEOUT, error_middleware
+from ingest.http.event_limits import EventLimits
+from ingest.http.large import pool_for
 from ingest.http.metrics import ServerMetrics, metrics_middleware
 from ingest.http.server import SHUTDOWN_TIMEOUT
-from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS, STORE
+from ingest.http.typedefs import (
+    BATCHER,
+    BODY_LIMITS,
+    EVENT_LIMITS,
+    LARGE_POOL,
+    METRICS,
+    SCHEMA_WATCH,
+    SETTINGS,
+    STORE,
+    SchemaWatch,
+)
 from ingest.settings import HttpSettings, Settings
 from ingest.writing.batcher import Batcher
 from ingest.writing.retention import keep_retention
-from query.cache import LineageCache
+from query.cache import LineageCache, store_identity
 from query.routes import setup_query
 from query.typedefs import QUERY_CACHE
 from schemas.store import Store
@@ -40,19 +54,24 @@ def create_app(settings: Settings, store: Store, *, handler_timeout: float = HAN
         *([cors_middleware] if settings.http.cors_origins else []),
         error_middleware(settings.http.retry_after_seconds, handler_timeout),
         *([auth_middleware] if settings.http.api_keys else []),
+        # After auth: a caller without a key is refused before its body costs anything.
+        budget_middleware(MemoryBudget(settings.http.max_inflight_bytes), frozenset({receiver.SINGLE, receiver.BATCH})),
     ]
     app = web.Application(middlewares=middlewares, client_max_size=settings.http.max_body_bytes)
     app[SETTINGS] = settings
     app[STORE] = store
     app[METRICS] = metrics
+    app[SCHEMA_WATCH] = SchemaWatch()
+    app[EVENT_LIMITS] = EventLimits(settings.http.max_event_datasets, settings.http.max_event_fields)
     app[BODY_LIMITS] = BodyLimits(
         max_body_bytes=settings.http.max_body_bytes,
         max_decompressed_bytes=settings.http.max_decompressed_bytes,
         max_json_depth=settings.http.max_json_depth,
     )
-    setup_query(app, store, settings.query, LineageCache(settings.cache))
+    setup_query(app, store, settings.query, LineageCache(settings.cache, store=store_identity(store)))
     # After setup_query: cleanup runs in reverse, so the writer drains while the query cache is still open.
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_prepare_pool)
     app.router.add_get("/health", ops.health)
     app.router.add_get("/ready", ops.ready)
     app.router.add_get("/metrics", ops.metrics)
@@ -100,6 +119,20 @@ async def _sample_queue(metrics: ServerMetrics, batcher: Batcher) -> None:
     while True:
         metrics.queue_depth.set(batcher.depth)
         await asyncio.sleep(QUEUE_SAMPLE_SECONDS)
+
+
+async def _prepare_pool(app: web.Application) -> AsyncIterator[None]:
+    """The threads that decode and prepare large bodies (ingest.http.budget) and the process that writes large
+    single events (ingest.http.large). Set up after the writer, so shut down before it, when no request is left
+    to use them."""
+    app[POOL] = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="lineage-prepare")
+    large = pool_for(app[SETTINGS].store.dsn, app[STORE])
+    if large is not None:
+        app[LARGE_POOL] = large
+    yield
+    app[POOL].shutdown(wait=True)
+    if large is not None:
+        large.shutdown()
 
 
 def _warn_if_open(settings: HttpSettings) -> None:

@@ -27,6 +27,7 @@ import orjson
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import ContentEncodingError
 
+from ingest.http.budget import COST_PER_BYTE, TICKET, Ticket, off_loop
 from ingest.http.errors import (
     DecompressedTooLarge,
     EmptyBody,
@@ -62,8 +63,15 @@ async def read_json(request: web.Request, limits: BodyLimits) -> tuple[object, b
     Content-Length over max_body_bytes is 413. Then the body is read within read_timeout (else 408),
     counting wire bytes (413 PAYLOAD_TOO_LARGE) and inflated bytes (413 DECOMPRESSED_TOO_LARGE) as
     chunks arrive, so no more than the limits is ever held. Then 400 for an empty body, a bad gzip
-    stream, invalid UTF-8 or JSON, or nesting deeper than max_json_depth.
+    stream, invalid UTF-8 or JSON, or nesting deeper than max_json_depth. A large body is decoded on the
+    app's prepare pool (ingest.http.budget), not on the event loop.
     """
+    body = await read_body(request, limits)
+    return await off_loop(request, len(body), decode_json, body, limits.max_json_depth), body
+
+
+async def read_body(request: web.Request, limits: BodyLimits) -> bytes:
+    """The body as read_json reads it, every limit checked and the memory budget charged, not yet decoded."""
     _check_content_type(request)
     gzipped = _gzipped(request)
     length = request.content_length
@@ -72,9 +80,10 @@ async def read_json(request: web.Request, limits: BodyLimits) -> tuple[object, b
             f"the body is {_size(length)}; the limit is {_size(limits.max_body_bytes)} "
             f"(LINEAGE_MAX_BODY_BYTES={limits.max_body_bytes}): send fewer events per request, or raise the limit"
         )
+    ticket = request.get(TICKET)
     try:
         async with asyncio.timeout(limits.read_timeout):
-            body = await _read_body(request, limits, gzipped)
+            body = await _read_body(request, limits, gzipped, ticket)
     except TimeoutError:
         raise RequestTimeout(
             f"the body did not arrive within {limits.read_timeout:g} seconds; send it faster or in smaller requests"
@@ -83,7 +92,9 @@ async def read_json(request: web.Request, limits: BodyLimits) -> tuple[object, b
         body = body[len(BOM) :]
     if not body.strip():
         raise EmptyBody("the body is empty; send a JSON document")
-    return _decode(body, limits.max_json_depth), body
+    if ticket is not None:
+        ticket.charge_values(body)
+    return body
 
 
 def _check_content_type(request: web.Request) -> None:
@@ -118,13 +129,15 @@ def _gzipped(request: web.Request) -> bool:
     return bool(codings)
 
 
-async def _read_body(request: web.Request, limits: BodyLimits, gzipped: bool) -> bytes:
+async def _read_body(request: web.Request, limits: BodyLimits, gzipped: bool, ticket: Ticket | None) -> bytes:
     if not request.body_exists:
         return b""
     stream = request.content
     length = request.content_length
     if not gzipped and length is not None:
         # The common case, checked against the limit already: one read, no chunk loop.
+        if ticket is not None:
+            ticket.charge(COST_PER_BYTE * length)
         try:
             return await stream.readexactly(length)
         except asyncio.IncompleteReadError:
@@ -133,6 +146,7 @@ async def _read_body(request: web.Request, limits: BodyLimits, gzipped: bool) ->
     # compressed bytes in total_compressed_bytes and hands over inflated ones.
     inflated_upstream = stream.total_compressed_bytes is not None
     sink: _Gunzip | _Plain = _Gunzip(limits) if gzipped and not inflated_upstream else _Plain(limits, gzipped)
+    charged = 0
     try:
         while chunk := await stream.readany():
             if stream.total_raw_bytes > limits.max_body_bytes:
@@ -142,6 +156,9 @@ async def _read_body(request: web.Request, limits: BodyLimits, gzipped: bool) ->
                     "or raise the limit"
                 )
             sink.feed(chunk)
+            if ticket is not None:  # charged as it grows, so that no more than the budget is ever inflated
+                ticket.charge(COST_PER_BYTE * (sink.size - charged))
+                charged = sink.size
     except web.RequestPayloadError as exc:  # aiohttp's inflating failed, or the framing is broken
         if isinstance(exc.__cause__, ContentEncodingError):
             raise _corrupt_gzip() from None
@@ -164,6 +181,10 @@ class _Plain:
         if self._limit is not None and self._size > self._limit:
             raise _too_large_inflated(self._limit)
         self._parts.append(chunk)
+
+    @property
+    def size(self) -> int:
+        return self._size
 
     def finish(self) -> bytes:
         return b"".join(self._parts)
@@ -196,6 +217,10 @@ class _Gunzip:
             # At a member's end, the bytes after it start the next member.
             data = self._member.unused_data if self._member.eof else self._member.unconsumed_tail
 
+    @property
+    def size(self) -> int:
+        return self._size
+
     def finish(self) -> bytes:
         if not self._member.eof:
             raise InvalidGzip(
@@ -223,7 +248,8 @@ def _too_large_inflated(limit: int) -> DecompressedTooLarge:
     )
 
 
-def _decode(body: bytes, max_depth: int) -> object:
+def decode_json(body: bytes, max_depth: int) -> object:
+    """The JSON value of a body read by read_body; InvalidJson or TooDeep (400) otherwise. Any thread."""
     try:
         value: object = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -22,6 +22,8 @@ from schemas.store import StoreError, StoreUnavailable
 logger = logging.getLogger(__name__)
 
 REQUEST_ID = web.RequestKey("request_id", str)
+# The handler's timeout, so that the receiver can lift it once the writer holds its events (see lift_deadline).
+HANDLER_DEADLINE = web.RequestKey("handler_deadline", asyncio.Timeout)
 HANDLER_TIMEOUT = 60.0  # seconds for a handler to produce its answer (DESIGN.md's write timeout)
 
 # A caller's request id is echoed only when it is short and plain: it goes into logs and headers.
@@ -131,7 +133,8 @@ def error_middleware(retry_after_seconds: int, handler_timeout: float = HANDLER_
         request[REQUEST_ID] = request_id
         set_request_id(request_id)  # every log line of this request's task carries it
         try:
-            async with asyncio.timeout(handler_timeout):
+            async with asyncio.timeout(handler_timeout) as deadline:
+                request[HANDLER_DEADLINE] = deadline
                 response = await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:  # a redirect is an answer, not an error
@@ -143,6 +146,18 @@ def error_middleware(retry_after_seconds: int, handler_timeout: float = HANDLER_
         return response
 
     return middleware
+
+
+def lift_deadline(request: web.Request) -> bool:
+    """Lift the handler timeout of `request` (its answer must now wait for a commit); False when it has expired
+    already, and the handler is being cancelled."""
+    deadline = request.get(HANDLER_DEADLINE)
+    if deadline is None:
+        return True
+    if deadline.expired():
+        return False
+    deadline.reschedule(None)
+    return True
 
 
 def _from_aiohttp(request: web.Request, exc: web.HTTPException) -> HttpError:

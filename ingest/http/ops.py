@@ -9,12 +9,13 @@ from aiohttp import web
 
 from ingest import __version__
 from ingest.http.metrics import CONTENT_TYPE
-from ingest.http.typedefs import BATCHER, METRICS, SETTINGS, STORE
+from ingest.http.typedefs import BATCHER, METRICS, SCHEMA_WATCH, SETTINGS, STORE
 from query.errors import HttpError
 from schemas.store import StoreError
 
 PING_TIMEOUT = 2.0  # seconds; a store slower than this to answer `SELECT 1` is not ready
 FAILURE_WINDOW = 5.0  # seconds a failed write keeps the store "not ready" without a newer success
+SCHEMA_RECHECK = 30.0  # seconds a current schema is taken as still current; a failed write rechecks at once
 
 
 class NotReady(HttpError):
@@ -38,6 +39,7 @@ async def ready(request: web.Request) -> web.Response:
     batcher = request.app[BATCHER]
     checks: dict[str, dict[str, Any]] = {
         "store": await _store_check(request),
+        "schema": await _schema_check(request),
         "writer": {"ok": batcher.alive},
         "queue": {"ok": not batcher.saturated, "depth": batcher.depth, "capacity": batcher.capacity},
     }
@@ -61,6 +63,33 @@ async def _store_check(request: web.Request) -> dict[str, Any]:
     if failure is not None:
         return {"ok": False, "error": f"the last write failed: {failure}"}
     return {"ok": True}
+
+
+async def _schema_check(request: web.Request) -> dict[str, Any]:
+    """Every table and column the recorded migrations made is there: a dropped table fails every write. Reading
+    the catalog costs more than a ping, so a current schema is believed for SCHEMA_RECHECK seconds, unless a
+    write has failed since."""
+    loop = asyncio.get_running_loop()
+    watch = request.app[SCHEMA_WATCH]
+    if loop.time() < watch.current_until and request.app[BATCHER].store_failure(FAILURE_WINDOW) is None:
+        return {"ok": True}
+    try:
+        status = await asyncio.wait_for(loop.run_in_executor(None, request.app[STORE].schema_status), PING_TIMEOUT)
+    except TimeoutError:
+        return {"ok": False, "error": f"the catalog was not read within {PING_TIMEOUT} s"}
+    except StoreError as exc:
+        return {"ok": False, "error": str(exc)}
+    if status.current:
+        watch.current_until = loop.time() + SCHEMA_RECHECK
+        return {"ok": True}
+    watch.current_until = 0.0
+    lacking = [*status.missing, *(f"migration {m.version} ({m.name})" for m in status.pending)]
+    return {
+        "ok": False,
+        "error": f"the schema is not current, missing {', '.join(lacking)}: run `lineage schema upgrade`",
+        "missing": list(status.missing),
+        "pending": [m.name for m in status.pending],
+    }
 
 
 async def metrics(request: web.Request) -> web.Response:

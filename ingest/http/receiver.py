@@ -15,13 +15,17 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ingest.events import Accepted, prepare
+from ingest.events import Accepted, Rejected, prepare
 from ingest.events.json_array import element_texts
-from ingest.http.body import read_json
-from ingest.http.errors import store_refusal
-from ingest.http.typedefs import BATCHER, BODY_LIMITS, METRICS, SETTINGS
+from ingest.http.body import decode_json, read_body, read_json
+from ingest.http.budget import off_loop
+from ingest.http.errors import lift_deadline, store_refusal
+from ingest.http.event_limits import TooManyDatasets, TooManyFields, check_event
+from ingest.http.large import LARGE_BYTES, WorkerPool, run_in_worker
+from ingest.http.typedefs import BATCHER, BODY_LIMITS, EVENT_LIMITS, LARGE_POOL, METRICS, SETTINGS
 from ingest.writing.batcher import PoisonEvent, QueueFull, Stopped
 from query.errors import HttpError
+from query.typedefs import QUERY_CACHE
 from schemas.store import StoreError, WriteOutcome
 from schemas.times import utc_now
 
@@ -87,7 +91,9 @@ def _write_failure(exc: QueueFull | Stopped | StoreError) -> _Failure:
 
 async def _submit(request: web.Request, accepted: Sequence[Accepted]) -> list[WriteOutcome] | _Failure:
     try:
-        return await request.app[BATCHER].submit([a.rows for a in accepted])
+        # Once the writer holds the events the answer waits for their commit, past the handler timeout: a 503
+        # must mean "not stored".
+        return await request.app[BATCHER].submit([a.rows for a in accepted], claim=lambda: lift_deadline(request))
     except (QueueFull, Stopped, StoreError) as exc:
         failure = _write_failure(exc)
         request.app[METRICS].rejected(failure.error.code, len(accepted))
@@ -100,19 +106,18 @@ def _warnings(accepted: Accepted) -> list[dict[str, str]]:
 
 async def post_event(request: web.Request) -> web.Response:
     """One event. 201 stored, 200 duplicate (a retry of a stored event), 4xx bad input, 503 try later."""
-    metrics = request.app[METRICS]
-    value, body = await read_json(request, request.app[BODY_LIMITS])
+    metrics, limits = request.app[METRICS], request.app[BODY_LIMITS]
+    body = await read_body(request, limits)
+    pool = request.app.get(LARGE_POOL)
+    if pool is not None and len(body) > LARGE_BYTES:
+        return await _post_large(request, pool, body)
+    value = await off_loop(request, len(body), decode_json, body, limits.max_json_depth)
     metrics.received(SINGLE)
     if isinstance(value, list):
         metrics.rejected(WrongShape.code)
         raise WrongShape("the body is a JSON array: send one event here, or the array to /api/v1/lineage/batch")
-    settings = request.app[SETTINGS]
-    result = prepare(
-        value,
-        body.decode("utf-8"),
-        strict=settings.strict,
-        received_at=utc_now(),
-        future_skew=settings.max_future_skew,
+    result = await off_loop(
+        request, len(body), _prepare_within, value, body.decode("utf-8"), request, received_at=utc_now()
     )
     if not isinstance(result, Accepted):
         metrics.rejected(InvalidEvent.code)
@@ -129,6 +134,35 @@ async def post_event(request: web.Request) -> web.Response:
         "warnings": _warnings(result),
     }
     return web.json_response(body_out, status=200 if duplicate else 201, dumps=_dumps)
+
+
+async def _post_large(request: web.Request, pool: WorkerPool, body: bytes) -> web.Response:
+    """One large event, decoded, prepared and committed in a worker process (ingest.http.large)."""
+    metrics = request.app[METRICS]
+    metrics.received(SINGLE)
+    try:
+        stored = await run_in_worker(
+            request,
+            pool,
+            body,
+            max_depth=request.app[BODY_LIMITS].max_json_depth,
+            limits=request.app[EVENT_LIMITS],
+            strict=request.app[SETTINGS].strict,
+            future_skew=request.app[SETTINGS].max_future_skew,
+        )
+    except HttpError as exc:
+        metrics.rejected(exc.code)
+        raise
+    if stored.changes_lineage:
+        await request.app[QUERY_CACHE].bump()
+    (metrics.events_duplicate if stored.duplicate else metrics.events_accepted).inc()
+    body_out = {
+        "status": "duplicate" if stored.duplicate else "stored",
+        "duplicate": stored.duplicate,
+        "event_id": stored.event_id,
+        "warnings": [{"path": path, "message": message} for path, message in stored.warnings],
+    }
+    return web.json_response(body_out, status=200 if stored.duplicate else 201, dumps=_dumps)
 
 
 async def post_batch(request: web.Request) -> web.Response:
@@ -155,13 +189,12 @@ async def post_batch(request: web.Request) -> web.Response:
     metrics.received(BATCH, len(value))
     batch = _Batch(len(value))
     accepted: list[tuple[int, Accepted]] = []
-    received_at = utc_now()
-    texts = element_texts(body.decode("utf-8"))
-    for index, (element, payload) in enumerate(zip(value, texts, strict=True)):
-        result = prepare(
-            element, payload, strict=settings.strict, received_at=received_at, future_skew=settings.max_future_skew
-        )
-        if isinstance(result, Accepted):
+    prepared = await off_loop(request, len(body), _prepare_batch, value, body.decode("utf-8"), request, utc_now())
+    for index, result in enumerate(prepared):
+        if isinstance(result, HttpError):  # over a per-event limit
+            metrics.rejected(result.code)
+            batch.fail(index, result.message, retriable=False)
+        elif isinstance(result, Accepted):
             accepted.append((index, result))
         else:
             metrics.rejected(InvalidEvent.code)
@@ -175,6 +208,31 @@ async def post_batch(request: web.Request) -> web.Response:
             metrics.events_accepted.inc(batch.stored)
             metrics.events_duplicate.inc(len(batch.duplicates))
     return batch.response()
+
+
+def _prepare_within(value: object, payload: str, request: web.Request, *, received_at: str) -> Accepted | Rejected:
+    """The event prepared, after its datasets and fields are counted against the limits (413 beyond them). Runs
+    on the prepare pool for a large body: it reads only settings, never the loop's state."""
+    check_event(value, request.app[EVENT_LIMITS])
+    settings = request.app[SETTINGS]
+    return prepare(
+        value, payload, strict=settings.strict, received_at=received_at, future_skew=settings.max_future_skew
+    )
+
+
+Prepared = Accepted | Rejected | HttpError  # HttpError: over a per-event limit
+
+
+def _prepare_batch(value: list[object], text: str, request: web.Request, received_at: str) -> list[Prepared]:
+    """Each element prepared as the single endpoint would (archived as sent: its own text), or the limit it
+    exceeds."""
+    results: list[Prepared] = []
+    for element, payload in zip(value, element_texts(text), strict=True):
+        try:
+            results.append(_prepare_within(element, payload, request, received_at=received_at))
+        except (TooManyDatasets, TooManyFields) as exc:
+            results.append(exc)
+    return results
 
 
 class _Batch:

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from ingest.writing.batches import BatchWriter, WriteReport
+from ingest.writing.batches import AfterCommit, BatchWriter, WriteReport
 from schemas.store import Store
 
 NAMESPACE = "teradata://demo-td:1025"
@@ -256,9 +256,9 @@ def demo_events() -> list[dict[str, Any]]:
     return [event for index, step in enumerate(STEPS) for event in step_events(step, index)]
 
 
-def populate_demo(store: Store, *, strict: bool = False) -> WriteReport:
+def populate_demo(store: Store, *, strict: bool = False, after_commit: AfterCommit | None = None) -> WriteReport:
     """Write the demo's events through the ingestion path (one batch: they are few). Idempotent."""
-    writer = BatchWriter(store, strict=strict)
+    writer = BatchWriter(store, strict=strict, after_commit=after_commit)
     for event in demo_events():
         writer.add(f"{event['job']['name']} {event['eventType']}", event, orjson.dumps(event).decode())
     return writer.finish()

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from ingest.events.json_array import element_texts
-from ingest.writing.batches import BatchWriter, WriteReport
+from ingest.writing.batches import AfterCommit, BatchWriter, WriteReport
 from schemas.store import Store
 
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
@@ -67,10 +67,11 @@ def ingest_paths(
     strict: bool,
     progress: Callable[[int, int], None] | None = None,
     future_skew: int | None = None,
+    after_commit: AfterCommit | None = None,
 ) -> WriteReport:
     """Load every file, in order; progress(files_done, files_total) after each file. Once the store has failed
     (report.stopped) no further file is read: a rerun of the same paths writes the rest."""
-    writer = BatchWriter(store, strict=strict, future_skew=future_skew)
+    writer = BatchWriter(store, strict=strict, future_skew=future_skew, after_commit=after_commit)
     for done, path in enumerate(paths, start=1):
         for item in read_items(path):
             if item.error is not None:

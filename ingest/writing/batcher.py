@@ -7,6 +7,15 @@ it is committed, so a crash loses only what no client was told was stored.
 
 Whatever a write raises, every request of that batch gets an answer and the writer goes on to the next
 batch. The after-commit hook (the query cache's invalidation) runs beside the writer, never in its way.
+
+A request that stops waiting (its handler timed out or was cancelled) while its events are still queued takes
+them back: they are never written. Once the writer has taken them, the request is answered with the commit's
+outcome, whenever that comes: `claim`, given to submit, is how the writer tells the request so (the receiver
+lifts its handler timeout there). So a request that got an error was never committed, and one that was
+committed is told so.
+
+A store that is unavailable is logged with its reason when it fails, then at most once a minute while it stays
+so, and once more when it is back (the log handlers redact credentials).
 """
 
 from __future__ import annotations
@@ -41,10 +50,52 @@ AfterCommit = Callable[[Sequence[EventRows]], Awaitable[None]]
 T = TypeVar("T")
 
 
+# Called by the writer as it takes a request's events; False: the request has given up, write nothing of it.
+Claim = Callable[[], bool]
+
+FAILURE_LOG_INTERVAL = 60.0  # seconds between two log lines about one continuing store outage
+
+
 @dataclass(slots=True)
 class _Pending:
     events: Sequence[EventRows]
     future: asyncio.Future[list[WriteOutcome]]
+    claim: Claim | None = None
+    taken: bool = False  # the writer holds it: it is answered with the commit's outcome
+    withdrawn: bool = False  # its request stopped waiting before that: never written
+
+
+class OutageLog:
+    """Logs a store outage when it starts, then at most every `interval` seconds with the failures since, and
+    when it ends: a reason for every 503, without a line per request."""
+
+    def __init__(self, interval: float = FAILURE_LOG_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._started: float | None = None
+        self._logged = 0.0
+        self._count = 0  # failures not yet in a log line
+
+    def failed(self, reason: str) -> None:
+        now = self._clock()
+        if self._started is None:
+            self._started, self._logged, self._count = now, now, 0
+            logger.error("the store is unavailable, writes are answered 503 until it is back: %s", reason)
+            return
+        self._count += 1
+        if now - self._logged >= self._interval:
+            logger.error(
+                "the store is still unavailable after %.0f s (%d more failed writes): %s",
+                now - self._started,
+                self._count,
+                reason,
+            )
+            self._logged, self._count = now, 0
+
+    def succeeded(self) -> None:
+        if self._started is not None:
+            logger.warning("the store is available again after %.0f s", self._clock() - self._started)
+            self._started = None
 
 
 class Batcher:
@@ -77,6 +128,7 @@ class Batcher:
         self._hook_task: asyncio.Task[None] | None = None
         self._hook_events: list[EventRows] = []  # committed, not yet handed to after_commit
         self._failure: tuple[float, str] | None = None  # (monotonic time, reason) of the last unavailable store
+        self._outage = OutageLog()
 
     @property
     def depth(self) -> int:
@@ -106,8 +158,12 @@ class Batcher:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="lineage-writer")
         self._task.add_done_callback(self._writer_exited)
 
-    async def submit(self, events: Sequence[EventRows]) -> list[WriteOutcome]:
-        """Outcomes once committed. QueueFull, Stopped, StoreUnavailable, PoisonEvent, StoreError otherwise."""
+    async def submit(self, events: Sequence[EventRows], claim: Claim | None = None) -> list[WriteOutcome]:
+        """Outcomes once committed. QueueFull, Stopped, StoreUnavailable, PoisonEvent, StoreError otherwise.
+
+        Cancelled while the events are queued, it withdraws them: they are never written. `claim()` is called when
+        the writer takes them; from then on the caller must wait for the outcome (False from it: the caller gave up
+        already, and they are dropped unwritten)."""
         if self._stopping:
             raise Stopped("the server is shutting down")
         if not self.alive:
@@ -115,10 +171,31 @@ class Batcher:
         if self._queued + len(events) > self._capacity and self._queued > 0:
             raise QueueFull(f"{self._queued} events are waiting to be written")
         future: asyncio.Future[list[WriteOutcome]] = asyncio.get_running_loop().create_future()
+        pending = _Pending(events, future, claim)
         self._queued += len(events)
-        self._queue.put_nowait(_Pending(events, future))
-        # A client that hangs up cancels this wait, not the write: the events are queued and get written.
-        return await future
+        self._queue.put_nowait(pending)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._withdraw(pending)
+            raise
+
+    def _withdraw(self, pending: _Pending) -> None:
+        """The request stopped waiting: if its events are still queued, they stay unwritten."""
+        if not pending.taken and not pending.withdrawn:
+            pending.withdrawn = True
+            self._queued -= len(pending.events)
+
+    def _take(self, pending: _Pending) -> bool:
+        """Whether the writer may write this request's events: not withdrawn, and claimed."""
+        if not pending.withdrawn and (pending.claim is None or pending.claim()):
+            pending.taken = True
+            self._queued -= len(pending.events)
+            return True
+        self._withdraw(pending)
+        pending.future.cancel()
+        self._queue.task_done()
+        return False
 
     async def run_in_writer(self, work: Callable[[], T]) -> T:
         """Run `work` on the writer's thread, between two batches: it never overlaps a write, and a batch waits for
@@ -161,7 +238,9 @@ class Batcher:
     def _fail_waiting(self, exc: Exception) -> None:
         _fail(self._writing, exc)
         while not self._queue.empty():
-            _fail([self._queue.get_nowait()], exc)
+            pending = self._queue.get_nowait()
+            pending.taken = True  # answered here: a later withdrawal must not count it again
+            _fail([pending], exc)
             self._queue.task_done()
         self._queued = 0
 
@@ -182,6 +261,8 @@ class Batcher:
 
     async def _collect(self) -> list[_Pending]:
         first = await self._queue.get()
+        while not self._take(first):
+            first = await self._queue.get()
         batch, size = [first], len(first.events)
         self._writing = batch  # from the first item taken: a task ended from here on must not strand any
         deadline = time.monotonic() + self._max_delay
@@ -196,9 +277,9 @@ class Batcher:
                     break
             else:
                 item = self._queue.get_nowait()
-            batch.append(item)
-            size += len(item.events)
-        self._queued -= size
+            if self._take(item):
+                batch.append(item)
+                size += len(item.events)
         return batch
 
     async def _write(self, batch: list[_Pending]) -> None:
@@ -207,14 +288,14 @@ class Batcher:
         try:
             outcomes = await self._call(events)
         except StoreUnavailable as exc:
-            self._failure = (time.monotonic(), str(exc))
+            self._unavailable(exc)
             _fail(batch, exc)
             return
         except StoreError as exc:
             logger.warning("a batch of %d events failed (%s); writing its requests one by one", len(events), exc)
             await self._isolate(batch)
             return
-        self._failure = None
+        self._available()
         if self._observe is not None:
             self._observe(len(events), time.perf_counter() - started)
         offset = 0
@@ -248,14 +329,22 @@ class Batcher:
         for pending in batch:
             try:
                 _resolve(pending, await self._call(list(pending.events)))
-                self._failure = None
+                self._available()
                 self._committed(pending.events)
             except StoreUnavailable as exc:
-                self._failure = (time.monotonic(), str(exc))
+                self._unavailable(exc)
                 _fail([pending], exc)
             except StoreError as exc:
                 logger.error("an event could not be stored even alone: %s", exc)
                 _fail([pending], PoisonEvent(str(exc)))
+
+    def _unavailable(self, exc: StoreUnavailable) -> None:
+        self._failure = (time.monotonic(), str(exc))
+        self._outage.failed(str(exc))
+
+    def _available(self) -> None:
+        self._failure = None
+        self._outage.succeeded()
 
     async def _call(self, events: list[EventRows]) -> list[WriteOutcome]:
         loop = asyncio.get_running_loop()

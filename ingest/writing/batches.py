@@ -5,11 +5,15 @@ Each event is prepared (ingest.events.prepare) as it is added, and the accepted 
 a StoreError is written again event by event, so that one poison event fails alone. StoreUnavailable, or an
 error that is not a StoreError at all, stops the writing: what was committed stays committed (a rerun
 reports it as duplicate, since an event's identity is its content), and the report says why it stopped.
+
+After each commit `after_commit` is told what it wrote: the command line passes the query cache's
+SyncInvalidator, so that a server answering from the same store sees the new lineage at once.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ingest.events import Accepted, prepare
@@ -20,6 +24,8 @@ from schemas.times import utc_now
 logger = logging.getLogger(__name__)
 
 BATCH_EVENTS = 500
+
+AfterCommit = Callable[[Sequence[EventRows]], None]
 
 Outcome = tuple[str, str]  # (origin, reason or warning); origin names the event: "path:12", "job START"
 
@@ -44,9 +50,18 @@ class BatchWriter:
     counted as failed, so a caller may stop reading its source or carry on."""
 
     def __init__(
-        self, store: Store, *, strict: bool, batch_events: int = BATCH_EVENTS, future_skew: int | None = None
+        self,
+        store: Store,
+        *,
+        strict: bool,
+        batch_events: int = BATCH_EVENTS,
+        future_skew: int | None = None,
+        after_commit: AfterCommit | None = None,
     ) -> None:
+        """`after_commit(rows)` is called after each commit with the rows it wrote (duplicates included); its
+        failure is logged, never the writing's."""
         self._store = store
+        self._after_commit = after_commit
         self._strict = strict
         self._future_skew = future_skew  # LINEAGE_MAX_FUTURE_SKEW; None: events from any time
         self._batch_events = batch_events
@@ -112,9 +127,18 @@ class BatchWriter:
             stored = outcomes.count(WriteOutcome.STORED)
             self.report.committed += stored
             self.report.duplicate += len(outcomes) - stored
+            if stored and self._after_commit is not None:
+                self._committed([rows for _, rows in chunk])
             return None
         self._not_written(chunk)
         return None
+
+    def _committed(self, rows: list[EventRows]) -> None:
+        assert self._after_commit is not None
+        try:
+            self._after_commit(rows)
+        except Exception:  # the rows are committed; a listener's failure is its own
+            logger.exception("the after-commit hook failed")
 
     def _not_written(self, chunk: list[tuple[str, EventRows]]) -> None:
         self.report.failed.extend((origin, f"not written: {self.report.stopped}") for origin, _ in chunk)

@@ -57,6 +57,17 @@ class WriterLock:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
+    def try_hold(self) -> bool:
+        """Take the lock if it is free right now; True when taken (then `release()` it)."""
+        try:
+            fcntl.flock(self._open_fd(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self._open_fd(), fcntl.LOCK_UN)
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)

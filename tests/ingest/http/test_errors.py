@@ -180,6 +180,27 @@ async def a_gzip_bomb(serve: Serve) -> ClientResponse:
     return await server.client.post(SINGLE, data=bomb, headers={"Content-Encoding": "gzip"})
 
 
+@error_path(413, "DECODED_TOO_LARGE")
+async def a_body_that_alone_exceeds_the_memory_budget(serve: Serve) -> ClientResponse:
+    server = await serve(LINEAGE_MAX_INFLIGHT_BYTES=str(2**20))
+    return await server.client.post(SINGLE, data=b"[" + b"{}," * 5000 + b"{}]")
+
+
+@error_path(413, "TOO_MANY_DATASETS")
+async def an_event_over_the_dataset_limit(serve: Serve) -> ClientResponse:
+    server = await serve(LINEAGE_MAX_EVENT_DATASETS="2")
+    return await server.post(SINGLE, event(outputs=[("tests", "a"), ("tests", "b"), ("tests", "c")]))
+
+
+@error_path(413, "TOO_MANY_FIELDS")
+async def an_event_over_the_field_limit(serve: Serve) -> ClientResponse:
+    server = await serve(LINEAGE_MAX_EVENT_FIELDS="2")
+    wide = event(outputs=[("tests", "wide")])
+    fields = [{"name": f"c{i}", "type": "INTEGER"} for i in range(3)]
+    wide["outputs"][0]["facets"] = {"schema": {"_producer": "p", "_schemaURL": "s", "fields": fields}}
+    return await server.post(SINGLE, wide)
+
+
 @error_path(408, "REQUEST_TIMEOUT")
 async def a_body_slower_than_the_read_timeout(serve: Serve) -> ClientResponse:
     server = await serve(read_timeout=0.2)

@@ -201,6 +201,7 @@ async def test_ready_and_metrics(make_client: MakeClient) -> None:
     assert ready.status == 200
     assert {name for name, check in (await ready.json())["checks"].items() if check["ok"]} == {
         "store",
+        "schema",
         "writer",
         "queue",
     }

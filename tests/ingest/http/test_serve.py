@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.ingest.processes import LINEAGE, environment, free_port, get, serving
+from tests.ingest.processes import LINEAGE, environment, free_port, get, serving, store_file
 
 
 def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -19,6 +19,7 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_stale_schema(tmp_path: Path) -> None:
+    store_file(tmp_path).touch()  # an empty file: no schema (a missing file is tests/reliability's case)
     done = subprocess.run(
         [LINEAGE, "serve", "--port", str(free_port())],
         env=environment(tmp_path),
