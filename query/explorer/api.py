@@ -19,12 +19,12 @@ from query.errors import not_found
 from query.explorer.layout import BOX_WIDTH, HEADER, ROW, Layout, Node, layout
 from query.http import cached, in_thread, json_response
 from query.lineage import FieldNode, Way, table_lineage
-from query.shapes import JSON
+from query.shapes import JSON, duration_ms
 from query.typedefs import QUERY_CONFIG, QUERY_STORE
 from query.v2.lineage import fields_lineage
 from query.v2.shapes import dataset, dataset_with_fields
 from schemas.store import DatasetInfo, JobInfo, Page, RunInfo, Store
-from schemas.times import parse_iso, store_to_iso
+from schemas.times import store_to_iso
 
 PREFIX = "/api/explorer"
 
@@ -151,13 +151,6 @@ def job(j: JobInfo) -> JSON:
     return {"id": j.job_id, "name": j.name, "namespace": j.namespace_uri, "type": j.job_type}
 
 
-def _duration_ms(started: str | None, ended: str | None) -> int | None:
-    if not started or not ended:
-        return None
-    (start, _), (end, _) = parse_iso(started), parse_iso(ended)
-    return round((end - start).total_seconds() * 1000)
-
-
 def run(r: RunInfo) -> JSON:
     started, ended = store_to_iso(r.started_at), store_to_iso(r.ended_at)
     return {
@@ -169,7 +162,7 @@ def run(r: RunInfo) -> JSON:
         "eventTime": store_to_iso(r.event_time),
         "startedAt": started,
         "endedAt": ended,
-        "durationMs": _duration_ms(started, ended),
+        "durationMs": duration_ms(r.started_at, r.ended_at),
     }
 
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from query.shapes import JSON, field_order
+from query.shapes import JSON, duration_ms, field_order
 from schemas.store import DatasetInfo, FieldInfo, JobInfo, JobLink, NamespaceInfo, RunInfo
-from schemas.times import parse_store_time, store_to_iso
+from schemas.times import store_to_iso
 
 # OpenLineage run states -> Marquez's RunState (NEW, RUNNING, COMPLETED, ABORTED, FAILED).
 RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED"}
@@ -126,7 +126,7 @@ def run(r: RunInfo, facets: Mapping[str, Any], job_version: str) -> JSON:
         "state": RUN_STATES.get(r.state or "", "NEW"),
         "startedAt": started,
         "endedAt": ended,
-        "durationMs": _duration_ms(r.started_at, r.ended_at),
+        "durationMs": duration_ms(r.started_at, r.ended_at),
         "args": {},
         "jobVersion": {"namespace": r.namespace_uri, "name": r.job_name, "version": job_version},
         "inputDatasetVersions": [],
@@ -134,16 +134,6 @@ def run(r: RunInfo, facets: Mapping[str, Any], job_version: str) -> JSON:
         "context": {},
         "facets": dict(facets),
     }
-
-
-def _duration_ms(start: str | None, end: str | None) -> int | None:
-    if start is None or end is None:
-        return None
-    try:
-        delta = parse_store_time(end) - parse_store_time(start)
-    except ValueError:
-        return None
-    return int(delta.total_seconds() * 1000)
 
 
 def simple_name(name: str, parent: str | None) -> str:

@@ -289,17 +289,19 @@ def extract_script(
     """A whole SQL or BTEQ script as one session: its events, and the extractor (counts, failures).
     `origin` (the file's path) is the run key; statements get `origin#index`."""
     extractor = Extractor(catalog, namespace, variables=variables)
-    events = extractor.extract(
-        Request(
-            text=text,
-            run_key=origin,
-            event_time=event_time,
-            default_database=default_database,
-            session_key=origin,
-            run_facet={"file": origin},
-        )
+    return extractor.extract(file_request(text, origin, event_time, default_database)), extractor
+
+
+def file_request(text: str, origin: str, event_time: str, default_database: str | None) -> Request:
+    """A SQL or BTEQ file as one request and one session, its path the run key."""
+    return Request(
+        text=text,
+        run_key=origin,
+        event_time=event_time,
+        default_database=default_database,
+        session_key=origin,
+        run_facet={"file": origin},
     )
-    return events, extractor
 
 
 # --- helpers --------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import orjson
 
 from ingest.events import Accepted, prepare
 from ingest.populate.teradata.catalog import Catalog
-from ingest.populate.teradata.extract import Counts, Extractor, Failure, Request
+from ingest.populate.teradata.extract import Counts, Extractor, Failure, file_request
 from ingest.writing.batches import BatchWriter, WriteReport
 from schemas.times import utc_now
 
@@ -63,15 +63,7 @@ def populate_sql(
         except (OSError, UnicodeDecodeError) as exc:
             report.unreadable.append((str(path), getattr(exc, "strerror", None) or str(exc)))
             continue
-        request = Request(
-            text=text,
-            run_key=origin,
-            event_time=event_time,
-            default_database=default_database,
-            session_key=origin,
-            run_facet={"file": origin},
-        )
-        events = extractor.extract(request)
+        events = extractor.extract(file_request(text, origin, event_time, default_database))
         extractor.end_session(origin)
         for number, event in enumerate(events):
             _deliver(event, f"{path}#{number}", writer, report, strict, output)
