@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from tests.reliability.conftest import PRODUCER, RUN_EVENT
+from tests.reliability.conftest import PRODUCER, run_event
 
 SCHEMA_URL = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json"
 
@@ -29,12 +29,7 @@ def big_event(megabytes: float, *, datasets: int = 9_999, fields: int = 9) -> by
     per_field = int(megabytes * 1e6 / ((datasets + 1) * fields)) - 80  # a field without its description: ~80 bytes
     description = "d" * max(per_field, 1)
     event = {
-        "eventType": "COMPLETE",
-        "eventTime": "2024-06-04T02:00:00Z",
-        "producer": PRODUCER,
-        "schemaURL": RUN_EVENT,
-        "run": {"runId": str(uuid.uuid4())},
-        "job": {"namespace": "reliability", "name": job},
+        **run_event(job),
         "inputs": [wide_dataset(job, i, fields, description) for i in range(datasets)],
         "outputs": [wide_dataset(job, datasets, fields, description)],
     }
@@ -44,15 +39,8 @@ def big_event(megabytes: float, *, datasets: int = 9_999, fields: int = 9) -> by
 def inflating_body(mebibytes: int) -> bytes:
     """A gzip body that inflates to a valid event of about `mebibytes` MiB: one facet holding a long string (the
     issue's 61 KB bodies that inflate to 60 MiB)."""
-    event = {
-        "eventType": "COMPLETE",
-        "eventTime": "2024-06-04T02:00:00Z",
-        "producer": PRODUCER,
-        "schemaURL": RUN_EVENT,
-        "run": {
-            "runId": str(uuid.uuid4()),
-            "facets": {"padding": {"_producer": PRODUCER, "_schemaURL": PRODUCER, "text": "x" * (mebibytes << 20)}},
-        },
-        "job": {"namespace": "reliability", "name": f"inflating_{uuid.uuid4().hex}"},
+    event = run_event(f"inflating_{uuid.uuid4().hex}", inputs=0, outputs=0)
+    event["run"]["facets"] = {
+        "padding": {"_producer": PRODUCER, "_schemaURL": PRODUCER, "text": "x" * (mebibytes << 20)}
     }
     return gzip.compress(orjson.dumps(event), compresslevel=9)
