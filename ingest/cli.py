@@ -147,7 +147,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host, port, workers = http.host, http.api_port, http.workers
 
     def make_app() -> web.Application:
-        return create_app(settings, open_store(settings.store.dsn, create=False))
+        return create_app(settings, _open(settings, create=False))
 
     try:
         if workers == 1:
@@ -577,5 +577,8 @@ def _schema_ddl(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(settings: Settings) -> Store:
-    return open_store(settings.store.dsn)
+def _open(settings: Settings, *, create: bool = True) -> Store:
+    store = settings.store
+    return open_store(
+        store.dsn, create=create, memory_keys=store.write_memory_keys, refresh=store.sighting_refresh_seconds
+    )

@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 
 from query.config import CacheConfig, QueryConfig, variable
 from schemas.dsn import Dialect, Dsn, parse_dsn
+from schemas.sql.memory import DEFAULT_LIMIT, DEFAULT_REFRESH_SECONDS
 
 DEFAULT_STORE = "sqlite:///./lineage.db"
 
@@ -127,6 +128,28 @@ class StoreSettings:
     )
     teradata_port: int = field(
         default=1025, metadata=variable("TERADATA_PORT", "Teradata port", TERADATA, low=1, high=65535)
+    )
+    write_memory_keys: int = field(
+        default=DEFAULT_LIMIT,
+        metadata=variable(
+            "LINEAGE_WRITE_MEMORY_KEYS",
+            "rows whose last write each process remembers, so that unchanged ones are not written again; 0 writes "
+            "every row of every event",
+            "serve, ingest, populate",
+            low=0,
+            high=10_000_000,
+        ),
+    )
+    sighting_refresh_seconds: int = field(
+        default=int(DEFAULT_REFRESH_SECONDS),
+        metadata=variable(
+            "LINEAGE_SIGHTING_REFRESH_SECONDS",
+            "a newer sighting of an unchanged row (its updated_at, an edge's last_seen_at and run) is written "
+            "within this many seconds, once however often it was seen",
+            "serve, ingest, populate",
+            low=1,
+            high=3600,
+        ),
     )
 
 

@@ -11,10 +11,13 @@ Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlStore and implement
   the backend renders that table's merge rules;
 - `_query(connection, sql, params)` and `_execute(connection, sql, params)` (rows; rows changed): one statement
   of schemas.sql.purge or schemas.sql.marks inside that transaction, bound as `_rows` binds the reads.
+A backend whose transactions do not already exclude a purge from a batch (PostgreSQL) also overrides
+`_read_purge_mark` and `_move_purge_mark` to lock (see schemas.sql.memory for why a batch reads that mark).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -25,6 +28,7 @@ from schemas.dsn import Dialect
 from schemas.rows import EventKind, EventRows, database_key, make_key
 from schemas.sql import marks, reads
 from schemas.sql import purge as purge_sql
+from schemas.sql.memory import Batch, WriteMemory
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
 from schemas.sql.upserts import WRITES
@@ -51,12 +55,17 @@ from schemas.store import (
     SearchKind,
     SearchScope,
     SourceMark,
+    StoreError,
     TimeWindow,
     WriteOutcome,
 )
 from schemas.times import utc_now
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# The store's purge mark: OL_POPULATE_MARK's row of this source moves with every purge step that removes rows.
+PURGE_SOURCE = "lineage purge"
+PURGE_MARK = {"source_id": make_key(PURGE_SOURCE)}
 Counts = dict[str, int]
 Conn = TypeVar("Conn")
 Row = tuple[Any, ...]
@@ -328,6 +337,22 @@ class SqlStore(SqlReads, Generic[Conn]):
 
         self._in_write_transaction(reset)
 
+    # --- writes ---------------------------------------------------------------------------------------------
+
+    _memory: WriteMemory | None = None
+
+    @property
+    def memory(self) -> WriteMemory:
+        """What this process last wrote (schemas.sql.memory), sized by `remember`."""
+        if self._memory is None:
+            self._memory = WriteMemory(WRITES)
+        return self._memory
+
+    def remember(self, *, limit: int, refresh: float) -> None:
+        """Size the writer's memory: up to `limit` keys (0: every row is sent), held sightings written within
+        `refresh` seconds by `flush_sightings`."""
+        self._memory = WriteMemory(WRITES, limit=limit, refresh=refresh)
+
     def write_batch(self, batch: Sequence[EventRows]) -> list[WriteOutcome]:
         """Write the batch in one transaction; one outcome per event, in order (see Store.write_batch)."""
         first: dict[str, int] = {}  # event_id -> index of its first copy in the batch
@@ -335,7 +360,10 @@ class SqlStore(SqlReads, Generic[Conn]):
             first.setdefault(rows.event.event_id, index)
         if not batch:
             return []
-        written = self._in_write_transaction(lambda conn: self._write_new(conn, batch, first))
+        written, remembered = self._in_write_transaction(lambda conn: self._write_new(conn, batch, first))
+        self.memory.commit(remembered)
+        if self.memory.flush_due():
+            self._flush_after_batch()
         return [
             WriteOutcome.STORED
             if rows.event.event_id in written and first[rows.event.event_id] == i
@@ -343,18 +371,67 @@ class SqlStore(SqlReads, Generic[Conn]):
             for i, rows in enumerate(batch)
         ]
 
-    def _write_new(self, conn: Conn, batch: Sequence[EventRows], first: dict[str, int]) -> set[str]:
-        """Write the first copy of every event not stored yet, table by table in WRITES order; their ids.
+    def _write_new(self, conn: Conn, batch: Sequence[EventRows], first: dict[str, int]) -> tuple[set[str], Batch]:
+        """Write the first copy of every event not stored yet, table by table in WRITES order, leaving out the rows
+        the store holds already (schemas.sql.memory); their ids, and the memory's decisions to commit.
 
         The stored-id check runs inside the write transaction, so two writers of the same event cannot both find
         it new and both store it (the second one waits, conflicts or, retried, finds it stored)."""
+        remembered = self.memory.begin(self._read_purge_mark(conn))
         stored = self._stored_event_ids(conn, list(first))
         new = [batch[i] for event_id, i in first.items() if event_id not in stored]
         for write in WRITES:
-            rows = [params for event in new for params in write.params(event)]
+            rows = self.memory.rows(remembered, write, (params for event in new for params in write.params(event)))
             if rows:
                 self._write_rows(conn, write, rows)
-        return {rows.event.event_id for rows in new}
+        return {rows.event.event_id for rows in new}, remembered
+
+    def flush_sightings(self) -> int:
+        """Write every sighting the memory holds back, in one transaction; how many rows (see Store)."""
+        due = self.memory.held()
+        if not due:
+            return 0
+
+        def flush(conn: Conn) -> None:
+            self._read_purge_mark(conn)  # the lock a purge step waits for, where the backend needs one
+            for write in WRITES:
+                if write.table.name in due:
+                    self._write_rows(conn, write, [row for _, row in due[write.table.name]])
+
+        self._in_write_transaction(flush)
+        self.memory.flushed(due)
+        return sum(len(rows) for rows in due.values())
+
+    def _flush_after_batch(self) -> None:
+        """The held sightings written after a committed batch: a failure is the next flush's to retry, never the
+        batch's (its events are stored)."""
+        try:
+            self.flush_sightings()
+        except StoreError as exc:
+            logger.warning("writing the latest sightings of unchanged rows failed (%s); tried again later", exc)
+
+    def _flush_before_close(self) -> None:
+        """Every held sighting written, before a backend closes its connections. A store that cannot take them now
+        loses those times only (the rows' content is written), and says so."""
+        try:
+            self.flush_sightings()
+        except StoreError as exc:
+            logger.warning("the latest sightings of some unchanged rows were not written before closing: %s", exc)
+
+    def _read_purge_mark(self, conn: Conn) -> object:
+        """The purge mark, read inside a write transaction (in SQLite and Teradata that read excludes a purge step
+        until the transaction ends)."""
+        found = self._query(conn, marks.MARK, PURGE_MARK)
+        return found[0][0] if found else None
+
+    def _move_purge_mark(self, conn: Conn) -> None:
+        """Move the purge mark, first thing in a purge step's transaction: every batch after it forgets its memory."""
+        now = utc_now()
+        if self._query(conn, marks.MARK, PURGE_MARK):
+            self._execute(conn, marks.UPDATE_MARK, {**PURGE_MARK, "mark_time": now, "updated_at": now})
+        else:
+            self._execute(conn, marks.INSERT_MARK, {**PURGE_MARK, "source": PURGE_SOURCE, "mark_time": now,
+                                                    "updated_at": now})  # fmt: skip
 
     # --- retention ----------------------------------------------------------------------------------------
 
@@ -369,7 +446,10 @@ class SqlStore(SqlReads, Generic[Conn]):
 
         A batch is bounded twice: PURGE_BATCH keys at most, and about PURGE_STEP_SECONDS of work. Each step's time
         sizes the next (down to PURGE_MIN_BATCH keys): how long a batch of deletes holds the write lock depends on
-        the database, its load and its disks, and a writer waiting behind it should wait for one short step."""
+        the database, its load and its disks, and a writer waiting behind it should wait for one short step.
+
+        The sightings this process holds are written first: a purge must judge a row by its latest sighting."""
+        self.flush_sightings()
         for purge in purge_sql.purges(edges=edges):
             last, size = "", purge_sql.PURGE_BATCH
             while keys := [
@@ -387,6 +467,9 @@ class SqlStore(SqlReads, Generic[Conn]):
                 yield removed
 
     def _delete_batch(self, conn: Conn, *, purge: purge_sql.Purge, keys: list[str], before: str) -> Counts:
+        self._move_purge_mark(conn)
+        self.memory.forget()
+
         def delete(target: purge_sql.Dependent, ids: Sequence[str]) -> int:
             text, bound = reads.in_list(target.delete(), {"ids": ids})
             return self._execute(conn, text, bound)

@@ -321,7 +321,15 @@ class Store(Protocol):
         Idempotent: stopped midway, the next purge removes the rest."""
         ...
 
-    def close(self) -> None: ...
+    def flush_sightings(self) -> int:
+        """Write the newer sightings of unchanged rows the writer held back (schemas.sql.memory), in one
+        transaction; how many rows. write_batch calls it once the last flush is `refresh` seconds old, the server
+        between batches when none comes, and `close` before closing."""
+        ...
+
+    def close(self) -> None:
+        """Write what the writer holds back, then close. Idempotent."""
+        ...
 
     # --- population progress (schemas.sql.marks) ------------------------------------------------------------
 

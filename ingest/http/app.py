@@ -34,6 +34,7 @@ from ingest.http.typedefs import (
 from ingest.settings import HttpSettings, Settings
 from ingest.writing.batcher import Batcher
 from ingest.writing.retention import keep_retention
+from ingest.writing.sightings import keep_sightings
 from query.cache import LineageCache, store_identity
 from query.routes import setup_query
 from query.typedefs import QUERY_CACHE
@@ -103,6 +104,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     batcher.start()
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_sample_queue(metrics, batcher), name="lineage-queue-sampler")]
+    flush = keep_sightings(batcher, app[STORE], settings.store.sighting_refresh_seconds, app[QUERY_CACHE].bump)
+    tasks.append(loop.create_task(flush, name="lineage-sightings"))
     if settings.retention.days:
         purge = keep_retention(batcher, app[STORE], settings.retention.days, app[QUERY_CACHE].forget_all)
         tasks.append(loop.create_task(purge, name="lineage-retention"))

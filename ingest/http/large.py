@@ -124,7 +124,8 @@ def _open(dsn: Dsn) -> None:
     # has work, and a large event takes the CPU time left over.
     os.nice(NICENESS)
     try:
-        _store = open_store(dsn, create=False)
+        # No memory of writes: a large event is rare, and this process has no writer loop to flush held sightings.
+        _store = open_store(dsn, create=False, memory_keys=0)
     except StoreError as exc:
         _unopened = str(exc)
 

@@ -13,7 +13,9 @@ that two writers (processes, hosts) lock the rows they share in the same order a
 rules do not depend on the order rows arrive in, and the sort is stable for two rows of one key. Deadlocks,
 serialization failures and the unique violation of a concurrent writer storing the same event are retried
 (schemas.postgresql.errors, schemas.retry): retried, the stored-id check finds that event stored and reports it
-DUPLICATE.
+DUPLICATE. A batch reads the purge mark under a shared advisory lock that a purge step takes exclusively (under
+READ COMMITTED nothing else keeps a purge from deleting, between a batch's read of the mark and its commit, a row
+the batch leaves out as stored: see schemas.sql.memory).
 
 Reads: SqlReads' statements on pooled connections of their own, outside any transaction: under MVCC a read
 never waits for the writer and sees the last committed batch. Id lists are bound as one array
@@ -39,11 +41,11 @@ from schemas.dsn import Dialect, Dsn
 from schemas.postgresql import catalog, errors
 from schemas.postgresql.sql import pyformat, with_arrays
 from schemas.retry import retrying
-from schemas.sql import backfill, reads
+from schemas.sql import backfill, marks, reads
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
 from schemas.sql.upserts import UPSERTS
-from schemas.sqlstore import Row, SqlStore
+from schemas.sqlstore import PURGE_MARK, Row, SqlStore
 from schemas.store import SchemaStatus, StoreError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,10 @@ Connection = psycopg.Connection[tuple[Any, ...]]
 POOL_SIZE = 4  # the writer and three concurrent reads
 POOL_TIMEOUT_SECONDS = 10.0  # waiting for a connection; past it, StoreUnavailable (HTTP 503)
 PING_TIMEOUT_SECONDS = 2.0  # /ready answers quickly, even with the server gone
+# The advisory lock between batches (shared) and purge steps (exclusive): one per schema of a database.
+_PURGE_LOCK = "{kind}(1818848869, hashtext(current_schema()))"
+_READ_PURGE_MARK = pyformat(f"SELECT {_PURGE_LOCK.format(kind='pg_advisory_xact_lock_shared')}, ({marks.MARK})")
+_LOCK_FOR_PURGE = f"SELECT {_PURGE_LOCK.format(kind='pg_advisory_xact_lock')}"
 
 
 def connection_string(dsn: Dsn) -> str:
@@ -142,6 +148,14 @@ class PostgresStore(SqlStore[Connection]):
         with conn.cursor() as cursor:
             cursor.executemany(pyformat(UPSERTS[write.table.name]), ordered)
 
+    def _read_purge_mark(self, conn: Connection) -> object:
+        found = conn.execute(_READ_PURGE_MARK, PURGE_MARK).fetchone()
+        return None if found is None else found[1]
+
+    def _move_purge_mark(self, conn: Connection) -> None:
+        conn.execute(_LOCK_FOR_PURGE)
+        super()._move_purge_mark(conn)
+
     def _query(self, conn: Connection, sql: str, params: Params) -> list[Row]:
         return [tuple(row) for row in conn.execute(pyformat(sql), params)]
 
@@ -197,6 +211,7 @@ class PostgresStore(SqlStore[Connection]):
 
     def close(self) -> None:
         """Close the pool and its connections. Idempotent."""
+        self._flush_before_close()
         self._closed = True
         self._pool.close()
 

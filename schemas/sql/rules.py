@@ -67,15 +67,27 @@ RUN_ENDED = Merge(Policy.RUN_ENDED, time="event_time", state="event_type")
 
 
 @dataclass(frozen=True, slots=True)
+class Sighting:
+    """How a table's rows are dated, for the writer's memory (schemas.sql.memory): `times` the columns that carry
+    the sighting's time (every row gives them one value: an event's time), `follows` the columns whose value goes
+    with the latest sighting rather than with the row's content (an edge's run)."""
+
+    times: tuple[str, ...] = ()
+    follows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Write:
     """Everything a batch writes into one table: its columns' rules (in bind order) and the parameters each
     event's rows give (one dict per row, keyed by column). `new_only`: the rows are new by construction (OL_EVENT:
-    stored ids are filtered first), so a plain INSERT, and a clash is an error rather than a merge."""
+    stored ids are filtered first), so a plain INSERT, and a clash is an error rather than a merge. `sighting`:
+    the rows are remembered, and left out when the store holds them (None: every row is sent)."""
 
     table: Table
     rules: Mapping[str, Merge]
     params: Callable[[EventRows], Iterable[Params]]
     new_only: bool = False
+    sighting: Sighting | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from schemas.sql.rules import (
     Merge,
     Policy,
     Rows,
+    Sighting,
     Write,
     aliases,
     assignment,
@@ -68,6 +69,10 @@ _EDGE = {
     "last_seen_at": LATEST,
 }  # fmt: skip
 _FACET_ROW = Merge(Policy.NEWER_ROW, time="event_time")  # an older facet never replaces a newer one
+# How remembered rows are dated (schemas.sql.memory): first and last sightings, and what follows the last.
+_CREATED = Sighting(("created_at",))
+_SEEN = Sighting(("created_at", "updated_at"))
+_EDGE_SEEN = Sighting(("discovered_at", "last_seen_at"), follows=("run_id",))
 
 
 def _insert_only(table: Table, columns: tuple[str, ...] = ()) -> dict[str, Merge]:
@@ -79,36 +84,40 @@ def _insert_only(table: Table, columns: tuple[str, ...] = ()) -> dict[str, Merge
 # batch merges onto an earlier one exactly as if they had come in two batches.
 WRITES: tuple[Write, ...] = (
     Write(OL_NAMESPACE, {**_insert_only(OL_NAMESPACE, ("namespace_uri",)), "created_at": EARLIEST},
-          params.namespaces),
+          params.namespaces, sighting=_CREATED),
     Write(OL_JOB, {"job_id": KEY, "namespace_id": INSERT_ONLY, "name": INSERT_ONLY, "description": NEWER,
                    "job_type": NEWER, "created_at": EARLIEST, "updated_at": LATEST, "name_key": NEWER,
-                   "parent_job_id": NEWER, "name_fold": NEWER}, params.jobs),
+                   "parent_job_id": NEWER, "name_fold": NEWER}, params.jobs, sighting=_SEEN),
     Write(OL_DATASET, {"dataset_id": KEY, "namespace_id": INSERT_ONLY, "name": INSERT_ONLY, "description": NEWER,
                        "source_type": NEWER, "created_at": EARLIEST, "updated_at": LATEST, "is_active": _IS_ACTIVE,
-                       "name_key": NEWER, "name_fold": NEWER, "database_key": NEWER}, params.datasets),
+                       "name_key": NEWER, "name_fold": NEWER, "database_key": NEWER}, params.datasets,
+          sighting=_SEEN),
     Write(OL_DATASET_FIELD, {"field_id": KEY, "dataset_id": INSERT_ONLY, "field_name": INSERT_ONLY,
                              "field_type": NEWER, "field_description": NEWER, "ordinal_position": NEWER,
-                             "created_at": EARLIEST, "updated_at": LATEST, "field_name_fold": NEWER}, params.fields),
+                             "created_at": EARLIEST, "updated_at": LATEST, "field_name_fold": NEWER}, params.fields,
+          sighting=_SEEN),
     Write(OL_RUN, {"run_id": KEY, "job_id": INSERT_ONLY, "event_type": RUN_STATE, "event_time": RUN_STATE,
                    "nominal_start_time": COALESCE, "nominal_end_time": COALESCE, "producer": COALESCE,
                    "schema_url": COALESCE, "created_at": EARLIEST, "started_at": EARLIEST, "ended_at": RUN_ENDED,
                    "last_event_time": LATEST, "parent_run_id": COALESCE, "parent_job_id": COALESCE,
-                   "root_run_id": COALESCE, "root_job_id": COALESCE}, params.runs),
-    Write(OL_RUN_INPUT, _insert_only(OL_RUN_INPUT), params.inputs),
-    Write(OL_RUN_OUTPUT, _insert_only(OL_RUN_OUTPUT), params.outputs),
+                   "root_run_id": COALESCE, "root_job_id": COALESCE}, params.runs,
+          sighting=Sighting(("created_at", "last_event_time"))),
+    Write(OL_RUN_INPUT, _insert_only(OL_RUN_INPUT), params.inputs, sighting=Sighting()),
+    Write(OL_RUN_OUTPUT, _insert_only(OL_RUN_OUTPUT), params.outputs, sighting=Sighting()),
     Write(OL_COLUMN_LINEAGE, {**_EDGE, "target_field": INSERT_ONLY, "target_field_id": INSERT_ONLY,
-                              "confidence_score": COALESCE}, params.column_edges),
-    Write(OL_COLUMN_LINEAGE_DATASET, _EDGE, params.dataset_edges),
+                              "confidence_score": COALESCE}, params.column_edges, sighting=_EDGE_SEEN),
+    Write(OL_COLUMN_LINEAGE_DATASET, _EDGE, params.dataset_edges, sighting=_EDGE_SEEN),
     Write(OL_DATASET_SYMLINK, {**_insert_only(OL_DATASET_SYMLINK, (
         "dataset_id", "symlink_namespace", "symlink_name", "symlink_type", "symlink_dataset_id")),
-        "created_at": EARLIEST}, params.symlinks),
+        "created_at": EARLIEST}, params.symlinks, sighting=_CREATED),
     Write(OL_FACET, {"owner": KEY, "entity_id": KEY, "facet_name": KEY, "payload": _FACET_ROW,
-                     "event_time": _FACET_ROW}, params.facets),
+                     "event_time": _FACET_ROW}, params.facets, sighting=Sighting(("event_time",))),
     # A version is its content; its run is the latest run that carried it (NEWER settles any arrival order,
     # where "the first run" would depend on which writer came first), and the times widen.
     Write(OL_DATASET_VERSION, {**_insert_only(OL_DATASET_VERSION, ("dataset_id", "payload")),
                                "run_id": Merge(Policy.NEWER, time="updated_at"), "created_at": EARLIEST,
-                               "updated_at": LATEST}, params.dataset_versions),
+                               "updated_at": LATEST}, params.dataset_versions,
+          sighting=Sighting(("created_at", "updated_at"), follows=("run_id",))),
     Write(OL_EVENT, _insert_only(OL_EVENT, tuple(c.name for c in OL_EVENT.columns[1:])),
           params.events, new_only=True),
 )  # fmt: skip

@@ -320,6 +320,7 @@ class SqliteStore(SqliteReads, SqlStore[sqlite3.Connection]):
 
     def close(self) -> None:
         """Close the connections. Idempotent."""
+        self._flush_before_close()
         self._close_reads()
         with self._lock:
             if self._conn is not None:

@@ -413,4 +413,5 @@ class TeradataStore(SqlStore[Connection]):
 
     def close(self) -> None:
         """Close every idle session; sessions in use close when returned. Idempotent."""
+        self._flush_before_close()
         self._pool.close()

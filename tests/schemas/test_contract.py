@@ -1,9 +1,11 @@
 """The Store contract every SQL backend keeps: idempotency, atomicity and the merge rules of schemas.sql.upserts.
 
 Every test runs on each backend of `BACKENDS` (the `backend` fixture): SQLite in tmp_path, PostgreSQL in a fresh
-schema of the real server (tests/postgres.py). A new backend joins by adding one entry there: a function that
-opens an empty, current store and a way to read what it committed. The SQL tests read with is written without
-parameters, so it runs unchanged on every backend.
+schema of the real server (tests/postgres.py), each once with the writer's memory (schemas.sql.memory: rows the
+store holds are left out, newer sightings of unchanged rows held until a flush) and once without it ("-every-row"):
+the rows read, after the held sightings are flushed, must be the same. A new backend joins by adding one entry
+there: a function that opens an empty, current store and a way to read what it committed. The SQL tests read with
+is written without parameters, so it runs unchanged on every backend.
 
 Teradata has no server here: the last tests check that its MERGE statements are the same rule table rendered
 with t/s aliases (compared, clause by clause, with the SQLite rendering through sqlglot), and that they parse.
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -48,9 +50,11 @@ from schemas.rows import (
     namespace_key,
 )
 from schemas.sql import reads
+from schemas.sql.memory import DEFAULT_REFRESH_SECONDS
 from schemas.sql.rules import Policy, Write
 from schemas.sql.upserts import UPSERTS, WRITES
 from schemas.sqlite.store import SqliteStore
+from schemas.sqlstore import SqlStore
 from schemas.store import Page, SearchKind, Store, StoreError, StoreUnavailable, WriteOutcome
 from schemas.teradata import sql as teradata_sql
 
@@ -72,6 +76,7 @@ def sqlite_backend(tmp_path: Path) -> Iterator[Backend]:
     store.create_schema()
 
     def query(sql: str) -> list[tuple[Any, ...]]:
+        store.flush_sightings()
         with closing(sqlite3.connect(path)) as conn:
             return conn.execute(sql).fetchall()
 
@@ -86,6 +91,7 @@ def postgresql_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     store.create_schema()
 
     def query(sql: str) -> list[tuple[Any, ...]]:
+        store.flush_sightings()
         with psycopg.connect(dsn) as conn:
             return [tuple(map(reads.read_value, row)) for row in conn.execute(sql)]
 
@@ -99,9 +105,13 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Backend]]] = {
 }
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=[f"{name}{memory}" for name in sorted(BACKENDS) for memory in ("", "-every-row")])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    yield from BACKENDS[request.param](request)
+    name, every_row, _ = request.param.partition("-every-row")
+    for opened in BACKENDS[name](request):
+        if every_row:
+            cast(SqlStore[Any], opened.store).remember(limit=0, refresh=DEFAULT_REFRESH_SECONDS)
+        yield opened
 
 
 @pytest.fixture

@@ -126,7 +126,8 @@ def test_batch_is_one_transaction_and_duplicates_write_nothing() -> None:
     assert writes and not any(call.autocommit for call in writes)
     script.calls.clear()
     assert store.write_batch(batch[:2]) == [WriteOutcome.DUPLICATE] * 2
-    assert [c.sql.split(" ", 1)[0] for c in script.calls] == ["SELECT"]  # the check, and nothing written
+    # The purge mark (schemas.sql.memory), the stored-id check, and nothing written.
+    assert [c.sql.split(" ", 1)[0] for c in script.calls] == ["SELECT", "SELECT"]
 
 
 def test_rows_of_one_key_merge_in_batch_order() -> None:

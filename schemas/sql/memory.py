@@ -1,0 +1,261 @@
+"""What this process last wrote to each row, so that a batch leaves out the rows the store holds already.
+
+Most rows an event writes are rows the store has: the namespace, the job, its datasets and fields, their facets,
+the column edges seen a minute ago. The merge rules (schemas.sql.rules) are a join: applying a row again, or an
+older sighting of content already applied, changes nothing, and the order rows are applied in does not matter
+(apart from ties of time, which have no order to follow). So for every row of a remembered table (a `Write` with
+`sighting`) the writer asks this memory, by key:
+- never written by this process, or its content (every column but the key, the sighting times and their
+  followers) differs from what this process last wrote: WRITE it now;
+- the same content, sighted earlier than anything written (a first sighting to move back): WRITE it now;
+- the same content, sighted no later than the newest sighting written or held: SKIP it, it changes nothing;
+- the same content, sighted later (a newer updated_at, last_seen_at, an edge's run): HOLD it. The newest held
+  sighting of each key is written by the store's `flush_sightings` within `refresh` seconds (after a batch once
+  the last flush is that old, and by the server every `refresh` seconds when no batch comes), or just before the
+  key's next written row, or by the flush after the key left the memory. Applying it later is a reordering,
+  which the rules allow: the rows end as if it had been written at once. Several sightings of a key in one batch
+  or one refresh period are written once.
+
+Why this never leaves a row missing or stale:
+- restart: the memory starts empty, so the first sighting of every key is written;
+- another process writing the same store: what it writes meets what this one wrote or holds as the rules say,
+  in any order; a held sighting is applied within `refresh` seconds, so a newer sighting never loses to another
+  process's older one for longer than that;
+- a purge: every purge step that removes rows moves the store's purge mark in its own transaction, and each batch
+  reads the mark inside its write transaction (PostgreSQL under a shared advisory lock the purge takes
+  exclusively): when it moved, the memory is forgotten before anything is skipped, so no row is left out that a
+  purge removed. Held sightings are kept through that and written.
+- a crash (kill -9) loses only held sightings: the times of the last `refresh` seconds on rows whose content was
+  written, never an event (OL_EVENT holds each at once) nor a content change.
+
+Content is compared by Python's hash of the values (salted per process), an entry holds no values.
+Bounded: past `limit` keys the least recently written go, their held sightings written by the next flush.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+from schemas.sql.params import Params
+from schemas.sql.rules import Policy, Write
+
+DEFAULT_LIMIT = 100_000
+DEFAULT_REFRESH_SECONDS = 5.0
+Key = tuple[str, Any]  # (table name, the key's value or values)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one remembered table's rows are read: which columns are content, which date the sighting."""
+
+    key: Callable[[Params], Any]  # the row's key values
+    content: Callable[[Params], Any]  # the row's content values
+    time: str | None  # the column every sighting time of the row equals (None: the key is everything)
+    earliest: bool  # an older sighting moves a first-seen time back: it must be written
+    latest: bool  # a newer sighting moves a last-seen time on: it is held, then written
+    follow: str | None  # the column that goes with the latest sighting (an edge's or a version's run)
+    firsts: tuple[str, ...]  # the EARLIEST time columns, which a held row carries as first written
+    fills: bool  # the follower is NEWER: an older sighting still fills it while it is NULL
+
+    @classmethod
+    def of(cls, write: Write) -> _Plan:
+        sighting = write.sighting
+        if sighting is None:
+            raise ValueError(f"{write.table.name} is not remembered")
+        if len(sighting.follows) > 1:
+            raise ValueError(f"{write.table.name}: one column at most follows the latest sighting")
+        follow = sighting.follows[0] if sighting.follows else None
+        skipped = {*write.key, *sighting.times, *sighting.follows}
+        policies = {write.rules[c].policy for c in sighting.times}
+        return cls(
+            key=_values(write.key),
+            content=_values([c for c in write.columns if c not in skipped]),
+            time=sighting.times[0] if sighting.times else None,
+            earliest=Policy.EARLIEST in policies,
+            latest=bool(policies & {Policy.LATEST, Policy.NEWER_ROW}),
+            follow=follow,
+            fills=follow is not None and write.rules[follow].policy is Policy.NEWER,
+            firsts=tuple(c for c in sighting.times if write.rules[c].policy is Policy.EARLIEST),
+        )
+
+
+@dataclass(slots=True)
+class _Entry:
+    content: int
+    first: Any  # the earliest sighting time written
+    last: Any  # the latest sighting time written or held
+    followed: bool  # the follower was written or held with a value: the rows hold one, which NULL never erases
+    held: Params | None = None  # the newest sighting not written yet
+
+
+@dataclass(slots=True)
+class Batch:
+    """One batch's decisions, applied to the memory only once the batch is committed (`WriteMemory.commit`)."""
+
+    mark: object
+    entries: dict[Key, _Entry | None] = field(default_factory=dict)  # None: forget the key
+    skipped: int = 0  # rows left out
+    held: int = 0  # of which held, to be written later
+
+
+class WriteMemory:
+    """The per-process memory of a store's writes (see the module docstring). Thread-safe."""
+
+    def __init__(
+        self,
+        writes: Sequence[Write],
+        *,
+        limit: int = DEFAULT_LIMIT,
+        refresh: float = DEFAULT_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.refresh = refresh
+        self._clock = clock
+        self._plans = {w.table.name: _Plan.of(w) for w in writes if w.sighting is not None and limit > 0}
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._orphans: list[tuple[Key, Params]] = []  # held sightings of keys that left the memory, all written
+        self._held = 0  # sightings held since the last flush (an upper bound: some were written since)
+        self._flushed_at = clock()
+        self._mark: object = None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def begin(self, mark: object) -> Batch:
+        """A batch that read the store's purge mark `mark` in its transaction: a moved mark forgets every key (their
+        held sightings are kept, to be written)."""
+        with self._lock:
+            if mark != self._mark:
+                self._forget_all()
+                self._mark = mark
+        return Batch(mark)
+
+    def rows(self, batch: Batch, write: Write, rows: Iterable[Params]) -> list[Params]:
+        """The rows of `write` the batch must send, in order: each one written, preceded by its key's held sighting
+        when there is one; skipped and held rows left out."""
+        plan = self._plans.get(write.table.name)
+        if plan is None:
+            return list(rows)
+        name, sent = write.table.name, []
+        with self._lock:
+            for row in rows:
+                key = (name, plan.key(row))
+                entry = batch.entries[key] if key in batch.entries else self._entries.get(key)
+                content = hash(plan.content(row))
+                moment = row[plan.time] if plan.time is not None else None
+                follows = plan.follow is not None and row[plan.follow] is not None
+                if entry is not None and entry.content == content:
+                    if plan.earliest and _before(moment, entry.first):  # seen earlier than written: now
+                        sent.append(row)
+                        batch.entries[key] = _Entry(content, moment, entry.last, entry.followed or follows, entry.held)
+                    elif plan.latest and _before(entry.last, moment):  # seen later: held, the newest only
+                        # Written late, the row brings the first sighting this process knows: should a purge
+                        # elsewhere remove the row meanwhile, it comes back with it.
+                        held = {**row, **dict.fromkeys(plan.firsts, entry.first)}
+                        if plan.follow is not None and not follows and entry.held is not None:
+                            held[plan.follow] = entry.held[plan.follow]  # no follower: the one before stays
+                        batch.entries[key] = _Entry(content, entry.first, moment, entry.followed or follows, held)
+                        batch.held += 1
+                        batch.skipped += 1
+                    elif plan.fills and follows and not entry.followed:
+                        sent.append(row)  # an older sighting fills the follower the rows lack
+                        batch.entries[key] = _Entry(content, entry.first, entry.last, True, entry.held)
+                    else:  # nothing the store lacks
+                        batch.skipped += 1
+                    continue
+                if entry is not None and entry.held is not None:
+                    sent.append(entry.held)  # before the row that follows it, so that the two meet in time order
+                sent.append(row)
+                if entry is None:
+                    batch.entries[key] = _Entry(content, moment, moment, follows)
+                elif _before(moment, entry.last):
+                    # Other content, older than what was written: the row now holds a mix this process cannot
+                    # know without reading it. Forgotten, so the key's next row is written.
+                    batch.entries[key] = None
+                else:
+                    held_follows = (
+                        plan.follow is not None and entry.held is not None and entry.held[plan.follow] is not None
+                    )
+                    followed = entry.followed or follows or held_follows
+                    batch.entries[key] = _Entry(content, _earliest(entry.first, moment), moment, followed)
+        return sent
+
+    def commit(self, batch: Batch) -> None:
+        """The batch is committed: its decisions become the memory (unless a purge moved the mark meanwhile)."""
+        with self._lock:
+            if batch.mark != self._mark:
+                return
+            self._held += batch.held
+            for key, entry in batch.entries.items():
+                if entry is None:
+                    self._entries.pop(key, None)
+                    continue
+                self._entries[key] = entry
+                self._entries.move_to_end(key)
+            while len(self._entries) > self.limit:
+                key, entry = self._entries.popitem(last=False)
+                if entry.held is not None:
+                    self._orphans.append((key, entry.held))
+
+    def flush_due(self) -> bool:
+        """Sightings are held and the last flush is `refresh` seconds old."""
+        return bool(self._held or self._orphans) and self._clock() - self._flushed_at >= self.refresh
+
+    def held(self) -> dict[str, list[tuple[Key, Params]]]:
+        """Every held sighting, by table, with its key (those of keys that left the memory too)."""
+        found: dict[str, list[tuple[Key, Params]]] = {}
+        with self._lock:
+            for key, held in self._orphans:
+                found.setdefault(key[0], []).append((key, held))
+            for key, entry in self._entries.items():
+                if entry.held is not None:
+                    found.setdefault(key[0], []).append((key, entry.held))
+        return found
+
+    def flushed(self, written: dict[str, list[tuple[Key, Params]]]) -> None:
+        """Those held sightings are committed: no longer held (unless a newer one came meanwhile). Not called when
+        the flush failed: they stay held, and the next flush, due at once, tries again."""
+        with self._lock:
+            self._held, self._flushed_at = 0, self._clock()
+            done = {id(held) for pairs in written.values() for _, held in pairs}
+            self._orphans = [orphan for orphan in self._orphans if id(orphan[1]) not in done]
+            for pairs in written.values():
+                for key, held in pairs:
+                    entry = self._entries.get(key)
+                    if entry is not None and entry.held is held:
+                        entry.held = None
+
+    def forget(self) -> None:
+        """Forget every key (this process purged): held sightings are kept, to be written."""
+        with self._lock:
+            self._forget_all()
+
+    def _forget_all(self) -> None:
+        for key, entry in self._entries.items():
+            if entry.held is not None:
+                self._orphans.append((key, entry.held))
+        self._entries.clear()
+
+
+def _values(columns: Sequence[str]) -> Callable[[Params], Any]:
+    """A row's values of `columns`, in C (itemgetter); a constant for none (a table whose key is everything)."""
+    if not columns:
+        return lambda row: ()
+    return itemgetter(*columns)
+
+
+def _before(a: Any, b: Any) -> bool:
+    """`a` is an earlier time than `b` (store text compares as time; a missing time is never before)."""
+    return a is not None and b is not None and a < b
+
+
+def _earliest(a: Any, b: Any) -> Any:
+    return b if a is None or (b is not None and b < a) else a
