@@ -49,6 +49,7 @@ from schemas.store import (
     Page,
     Paged,
     PendingItem,
+    RowCounts,
     RunInfo,
     RunIo,
     SearchHit,
@@ -340,6 +341,7 @@ class SqlStore(SqlReads, Generic[Conn]):
     # --- writes ---------------------------------------------------------------------------------------------
 
     _memory: WriteMemory | None = None
+    _row_counts = RowCounts(0, 0)
 
     @property
     def memory(self) -> WriteMemory:
@@ -362,6 +364,9 @@ class SqlStore(SqlReads, Generic[Conn]):
             return []
         written, remembered = self._in_write_transaction(lambda conn: self._write_new(conn, batch, first))
         self.memory.commit(remembered)
+        self._row_counts = RowCounts(
+            self._row_counts.written + remembered.sent, self._row_counts.left_out + remembered.skipped
+        )
         if self.memory.flush_due():
             self._flush_after_batch()
         return [
@@ -384,6 +389,7 @@ class SqlStore(SqlReads, Generic[Conn]):
             rows = self.memory.rows(remembered, write, (params for event in new for params in write.params(event)))
             if rows:
                 self._write_rows(conn, write, rows)
+                remembered.sent += len(rows)
         return {rows.event.event_id for rows in new}, remembered
 
     def flush_sightings(self) -> int:
@@ -400,7 +406,13 @@ class SqlStore(SqlReads, Generic[Conn]):
 
         self._in_write_transaction(flush)
         self.memory.flushed(due)
-        return sum(len(rows) for rows in due.values())
+        flushed = sum(len(rows) for rows in due.values())
+        self._row_counts = RowCounts(self._row_counts.written + flushed, self._row_counts.left_out)
+        return flushed
+
+    def rows_written(self) -> RowCounts:
+        """See Store.rows_written."""
+        return self._row_counts
 
     def _flush_after_batch(self) -> None:
         """The held sightings written after a committed batch: a failure is the next flush's to retry, never the

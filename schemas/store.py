@@ -283,6 +283,13 @@ class SchemaStatus:
         return not self.pending and not self.missing
 
 
+class RowCounts(NamedTuple):
+    """Rows sent to the database, and rows left out because the store held them already."""
+
+    written: int
+    left_out: int
+
+
 class Store(Protocol):
     """An OL_* database. Every method is safe to call again after a StoreUnavailable."""
 
@@ -325,6 +332,11 @@ class Store(Protocol):
         """Write the newer sightings of unchanged rows the writer held back (schemas.sql.memory), in one
         transaction; how many rows. write_batch calls it once the last flush is `refresh` seconds old, the server
         between batches when none comes, and `close` before closing."""
+        ...
+
+    def rows_written(self) -> RowCounts:
+        """Rows this store object sent to the database since it was opened, and rows of events it left out as
+        held already (schemas.sql.memory); for the server's metrics and the benchmark."""
         ...
 
     def close(self) -> None:

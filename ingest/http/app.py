@@ -88,6 +88,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     def observe(size: int, seconds: float) -> None:
         metrics.batch_size.observe(size)
         metrics.commit_seconds.observe(seconds)
+        metrics.store_wrote(app[STORE].rows_written())
 
     batcher = Batcher(
         app[STORE],

@@ -41,6 +41,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from query.errors import HttpError
+from schemas.store import RowCounts
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -78,6 +79,7 @@ class ServerMetrics:
     """
 
     def __init__(self) -> None:
+        self._rows_seen = RowCounts(0, 0)
         self.registry = CollectorRegistry()
         shared = multiprocess_mode()
         # In multiprocess mode the metrics are read back from the files: registered too, they would show twice.
@@ -101,6 +103,14 @@ class ServerMetrics:
             buckets=COMMIT_SECONDS_BUCKETS,
             registry=r,
         )
+        self.store_rows = Counter(
+            "lineage_store_rows_total",
+            "Rows of committed events: written to the store, or left out as held already (LINEAGE_WRITE_MEMORY_KEYS).",
+            ["outcome"],
+            registry=r,
+        )
+        for outcome in ("written", "left_out"):
+            self.store_rows.labels(outcome)  # both series from the start, at 0
         self.queue_depth = Gauge(
             "lineage_queue_depth", "Events waiting in the writers' queues.", multiprocess_mode="livesum", registry=r
         )
@@ -150,6 +160,12 @@ class ServerMetrics:
         if child is None:
             child = self._rejected[reason] = self.events_rejected.labels(reason)
         child.inc(count)
+
+    def store_wrote(self, counts: RowCounts) -> None:
+        """The store's running row counts (Store.rows_written): what grew since the last call is counted."""
+        seen, self._rows_seen = self._rows_seen, counts
+        self.store_rows.labels("written").inc(counts.written - seen.written)
+        self.store_rows.labels("left_out").inc(counts.left_out - seen.left_out)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         method = method if method in METHODS else "OTHER"

@@ -6,7 +6,9 @@ older sighting of content already applied, changes nothing, and the order rows a
 (apart from ties of time, which have no order to follow). So for every row of a remembered table (a `Write` with
 `sighting`) the writer asks this memory, by key:
 - never written by this process, or its content (every column but the key, the sighting times and their
-  followers) differs from what this process last wrote: WRITE it now;
+  followers) differs from what this process last wrote: WRITE it now. A NULL where a value was written is no
+  difference: no rule lets NULL erase a value (a parent job named without its type, a dataset read without its
+  schema say nothing new);
 - the same content, sighted earlier than anything written (a first sighting to move back): WRITE it now;
 - the same content, sighted no later than the newest sighting written or held: SKIP it, it changes nothing;
 - the same content, sighted later (a newer updated_at, last_seen_at, an edge's run): HOLD it. The newest held
@@ -54,8 +56,9 @@ Key = tuple[str, Any]  # (table name, the key's value or values)
 class _Plan:
     """How one remembered table's rows are read: which columns are content, which date the sighting."""
 
-    key: Callable[[Params], Any]  # the row's key values
-    content: Callable[[Params], Any]  # the row's content values
+    key: Callable[[Params], Any]  # the row's key value (several: a tuple)
+    content: Callable[[Params], Any]  # the row's content value (several: a tuple)
+    digest: bool  # content kept as a hash (a payload: large, and NULL is a value there), else as the values
     time: str | None  # the column every sighting time of the row equals (None: the key is everything)
     earliest: bool  # an older sighting moves a first-seen time back: it must be written
     latest: bool  # a newer sighting moves a last-seen time on: it is held, then written
@@ -72,10 +75,12 @@ class _Plan:
             raise ValueError(f"{write.table.name}: one column at most follows the latest sighting")
         follow = sighting.follows[0] if sighting.follows else None
         skipped = {*write.key, *sighting.times, *sighting.follows}
+        content = [c for c in write.columns if c not in skipped]
         policies = {write.rules[c].policy for c in sighting.times}
         return cls(
             key=_values(write.key),
-            content=_values([c for c in write.columns if c not in skipped]),
+            content=_values(content),
+            digest="payload" in content,
             time=sighting.times[0] if sighting.times else None,
             earliest=Policy.EARLIEST in policies,
             latest=bool(policies & {Policy.LATEST, Policy.NEWER_ROW}),
@@ -87,7 +92,7 @@ class _Plan:
 
 @dataclass(slots=True)
 class _Entry:
-    content: int
+    content: Any  # the content last written: its values, or their hash (_Plan.digest)
     first: Any  # the earliest sighting time written
     last: Any  # the latest sighting time written or held
     followed: bool  # the follower was written or held with a value: the rows hold one, which NULL never erases
@@ -100,6 +105,7 @@ class Batch:
 
     mark: object
     entries: dict[Key, _Entry | None] = field(default_factory=dict)  # None: forget the key
+    sent: int = 0  # rows sent (the store counts them)
     skipped: int = 0  # rows left out
     held: int = 0  # of which held, to be written later
 
@@ -149,10 +155,14 @@ class WriteMemory:
             for row in rows:
                 key = (name, plan.key(row))
                 entry = batch.entries[key] if key in batch.entries else self._entries.get(key)
-                content = hash(plan.content(row))
+                values = plan.content(row)
+                content = hash(values) if plan.digest else values
                 moment = row[plan.time] if plan.time is not None else None
                 follows = plan.follow is not None and row[plan.follow] is not None
-                if entry is not None and entry.content == content:
+                if entry is not None and (
+                    entry.content == content or (not plan.digest and _within(values, entry.content))
+                ):
+                    content = entry.content  # what was written stays what is known
                     if plan.earliest and _before(moment, entry.first):  # seen earlier than written: now
                         sent.append(row)
                         batch.entries[key] = _Entry(content, moment, entry.last, entry.followed or follows, entry.held)
@@ -246,10 +256,18 @@ class WriteMemory:
 
 
 def _values(columns: Sequence[str]) -> Callable[[Params], Any]:
-    """A row's values of `columns`, in C (itemgetter); a constant for none (a table whose key is everything)."""
+    """A row's values of `columns`, in C (itemgetter): the value of one column, a tuple of several, () of none."""
     if not columns:
         return lambda row: ()
     return itemgetter(*columns)
+
+
+def _within(values: Any, known: Any) -> bool:
+    """Every value is the known one or NULL, which no rule lets erase a value (NEWER_ROW's payload aside, kept
+    as a digest): the row says nothing the known content does not."""
+    if not isinstance(values, tuple):
+        return values is None
+    return all(v is None or v == k for v, k in zip(values, known, strict=True))
 
 
 def _before(a: Any, b: Any) -> bool:

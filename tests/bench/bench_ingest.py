@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import fields
@@ -36,8 +37,21 @@ import orjson
 import pytest
 
 from ingest.events import Accepted, prepare
+from schemas import open_store
+from schemas.dsn import parse_dsn
+from schemas.rows import EventRows
+from schemas.sql.memory import DEFAULT_LIMIT
+from schemas.sql.upserts import WRITES
 from tests.bench.bodies import load_templates, make_bodies
-from tests.bench.procs import Server, bench_database, run_load, serve_bare, serve_lineage, server_settings
+from tests.bench.procs import (
+    Server,
+    bench_database,
+    fresh_store,
+    run_load,
+    serve_bare,
+    serve_lineage,
+    server_settings,
+)
 from tests.conftest import complete_event_files
 from tests.postgres import TestDatabase
 
@@ -98,6 +112,8 @@ def measure_round(env: Mapping[str, str], postgres: TestDatabase | None) -> dict
     figures: dict[str, dict[str, Any]] = {}
     with serve_bare() as bare:
         figures["bare"] = closed(bare)
+        figures["bare_batch"] = closed(bare, BATCH, concurrency=BATCH_CONCURRENCY, batch=BATCH_SIZE, pool=BATCH_POOL)
+    figures["bare_batch"]["events_per_second"] = figures["bare_batch"]["per_second"] * BATCH_SIZE
     for workers in (1, 2):
         for prefix, store in stores:
             with serve_lineage(workers, env, store) as server:
@@ -117,10 +133,46 @@ def measure_round(env: Mapping[str, str], postgres: TestDatabase | None) -> dict
 
 
 def _add_cost(run: dict[str, Any]) -> None:
-    """CPU milliseconds per event acknowledged in the window, of the server and of the database processes."""
+    """CPU milliseconds per event acknowledged in the window, of the server and of the database processes; rows
+    written to the store and rows left out (held already) per event."""
     events = run.get("events_per_second", run["per_second"])
     for cores in ("server_cpu", "database_cpu"):
         run[cores.replace("_cpu", "_cpu_ms_per_event")] = round(1000 * run[cores] / events, 3) if events else None
+    for outcome, per_second in run.get("rows_per_second", {}).items():
+        run[f"rows_{outcome}_per_event"] = round(per_second / events, 2) if events else None
+
+
+# Each configuration, and the bare handler's run it is measured against (the same requests: single or batch).
+CONFIGURATIONS = {
+    "workers1": "bare",
+    "workers2": "bare",
+    "batch": "bare_batch",
+    "pg_workers1": "bare",
+    "pg_workers2": "bare",
+    "pg_batch": "bare_batch",
+}
+
+
+def per_configuration(by: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """For each configuration: events/s, rows written and left out per event, server CPU per event, and events/s
+    and CPU per event as multiples of the bare handler's on the same requests (medians of per-round ratios)."""
+    rounds = _zip_rounds(by)
+    found = {}
+    for name, reference in CONFIGURATIONS.items():
+        if name not in by:
+            continue
+        found[name] = {
+            "reference": reference,
+            "events_per_second": median(by[name], "events_per_second" if "batch" in name else "per_second"),
+            "events_per_second_of_bare": statistics.median(_events(r[name]) / _events(r[reference]) for r in rounds),
+            "rows_written_per_event": median(by[name], "rows_written_per_event"),
+            "rows_left_out_per_event": median(by[name], "rows_left_out_per_event"),
+            "server_cpu_ms_per_event": median(by[name], "server_cpu_ms_per_event"),
+            "cpu_multiple_of_bare": statistics.median(
+                r[name]["server_cpu_ms_per_event"] / r[reference]["server_cpu_ms_per_event"] for r in rounds
+            ),
+        }
+    return found
 
 
 BATCH_POOL = 600  # requests of BATCH_SIZE events: 60,000 events
@@ -131,6 +183,49 @@ def measure_latency(env: Mapping[str, str], rate: float) -> dict[str, Any]:
         run = run_load(spec(server, SINGLE, mode="open", rate=rate, pool=int(rate * (WARMUP + DURATION)) + 1), server)
     _add_cost(run)
     return run
+
+
+REPEATS = 20  # new runs of every sample after its first event, for rows_by_kind
+
+
+def rows_by_kind(postgres: TestDatabase | None) -> dict[str, dict[str, float]]:
+    """Rows the writer sends per event, in-process, on each store, each event a batch of its own (a lone client):
+    - `first_alone`: a sample's first event into an empty store: every row it maps to (the memory changes nothing);
+    - `first_in_mix`: the samples' first events one after the other (they share namespaces and datasets);
+    - `repeated`: REPEATS new runs of every sample after that (the same jobs and datasets), counting the held
+      sightings the store writes at close;
+    and `repeated_to_first` = repeated / first_alone, with the memory and without it (`_every_row`)."""
+    templates = load_templates(complete_event_files())
+    bodies = make_bodies(templates, len(templates) * (1 + REPEATS))  # the samples in one order, again and again
+    rows = [_rows(body) for body in bodies]
+    first, repeated = rows[: len(templates)], rows[len(templates) :]
+    alone = statistics.fmean(sum(1 for w in WRITES for _ in w.params(r)) for r in first)
+    found: dict[str, dict[str, float]] = {}
+    for name, database in [("sqlite", None)] + ([("postgresql", postgres)] if postgres is not None else []):
+        for memory, keys in (("", DEFAULT_LIMIT), ("_every_row", 0)):
+            with tempfile.TemporaryDirectory(prefix="lineage-kinds-") as tmp, fresh_store(Path(tmp), database) as at:
+                store = open_store(parse_dsn(at.dsn), memory_keys=keys)
+                store.upgrade_schema()
+                for event in first:
+                    store.write_batch([event])
+                in_mix = store.rows_written().written
+                for event in repeated:
+                    store.write_batch([event])
+                store.close()  # the held sightings it writes count with the repeats
+                again = store.rows_written().written - in_mix
+            found[name + memory] = {
+                "first_alone": round(alone, 2),
+                "first_in_mix": round(in_mix / len(first), 2),
+                "repeated": round(again / len(repeated), 2),
+                "repeated_to_first": round(again / len(repeated) / alone, 3),
+            }
+    return found
+
+
+def _rows(body: bytes) -> EventRows:
+    result = prepare(orjson.loads(body), body.decode(), strict=False, received_at="2024-01-01 00:00:00.000000")
+    assert isinstance(result, Accepted), result
+    return result.rows
 
 
 def median(runs: list[dict[str, Any]], key: str) -> float:
@@ -148,6 +243,7 @@ def test_ingest_throughput() -> None:
         for number in range(ROUNDS):
             rounds.append(measure_round(env, postgres))
             _print_round(number, rounds[-1])
+        kinds = rows_by_kind(postgres)
     by = {name: [r[name] for r in rounds] for name in rounds[0]}
     single = median(by["workers1"], "per_second")
     rate = single / 2
@@ -156,10 +252,13 @@ def test_ingest_throughput() -> None:
         latency.append(measure_latency(env, rate))
         print(f"latency round {number + 1}: {_brief(latency[-1])}")
     summary = _summary(by, latency, rate, env)
+    summary["configurations"] = per_configuration(by)
+    summary["rows_by_kind"] = kinds
     if settings is not None:
         summary["postgresql"] = _postgres_summary(by, settings)
     summary["runtime_seconds"] = round(time.perf_counter() - started, 1)
     _print_summary(summary)
+    _print_configurations(summary)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
     _check_sane(by, latency)
@@ -319,6 +418,23 @@ def _print_postgres(summary: dict[str, Any]) -> None:
     print(f"    target: PostgreSQL 1 worker / SQLite 1 worker {one:.2f} (>= 0.7: {'met' if one >= 0.7 else 'MISSED'})")
     print(f"    target: PostgreSQL 2 workers / 1 worker {two:.2f} (>= 1.3: {'met' if two >= 1.3 else 'MISSED'})")
     print(f"    PostgreSQL {pg['server']}")
+
+
+def _print_configurations(summary: dict[str, Any]) -> None:
+    print("  each configuration against the bare handler on the same requests (medians of per-round ratios):")
+    print("    configuration   events/s  of bare  rows written/event  left out/event  server CPU ms/event  x bare")
+    for name, c in summary["configurations"].items():
+        print(
+            f"    {name:14} {c['events_per_second']:9.1f}  {c['events_per_second_of_bare']:7.3f}  "
+            f"{c['rows_written_per_event']:18}  {c['rows_left_out_per_event']:14}  "
+            f"{c['server_cpu_ms_per_event']:19}  {c['cpu_multiple_of_bare']:6.2f}"
+        )
+    print("  rows the writer sends per event, in-process, one event a batch (first event of a sample / new runs):")
+    for name, kinds in summary["rows_by_kind"].items():
+        print(
+            f"    {name:22} first alone {kinds['first_alone']:6}  first in the mix {kinds['first_in_mix']:6}  "
+            f"repeated {kinds['repeated']:6}  repeated/first {kinds['repeated_to_first']} (target <= 0.333)"
+        )
 
 
 def _check_sane(by: dict[str, list[dict[str, Any]]], latency: list[dict[str, Any]]) -> None:

@@ -14,6 +14,7 @@ upserts, index maintenance, WAL insert and, with synchronous_commit on, the flus
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -107,7 +109,7 @@ def _running(command: list[str], env: Mapping[str, str], cwd: Path, port: int) -
 
 
 @dataclass(frozen=True, slots=True)
-class _Store:
+class BenchStore:
     """Where a benchmarked server keeps its rows."""
 
     dsn: str
@@ -116,16 +118,16 @@ class _Store:
 
 
 @contextmanager
-def _fresh_store(directory: Path, postgres: TestDatabase | None) -> Iterator[_Store]:
+def fresh_store(directory: Path, postgres: TestDatabase | None) -> Iterator[BenchStore]:
     """A SQLite file in `directory`, or a new schema of `postgres` (dropped afterwards)."""
     if postgres is None:
         path = directory / "lineage.db"
-        yield _Store(f"sqlite:///{path}", lambda: count_rows(path))
+        yield BenchStore(f"sqlite:///{path}", lambda: count_rows(path))
         return
     schema = postgres.new_schema()
     dsn = postgres.schema_dsn(schema)
     try:
-        yield _Store(dsn, lambda: count_postgres_rows(dsn), lambda: backend_pids(postgres))
+        yield BenchStore(dsn, lambda: count_postgres_rows(dsn), lambda: backend_pids(postgres))
     finally:
         postgres.drop_schema(schema)
 
@@ -139,7 +141,7 @@ def serve_lineage(
     (which drains the queue) when the block ends; then `rows` holds the size of every OL_* table."""
     with (
         tempfile.TemporaryDirectory(prefix="lineage-bench-", dir=os.environ.get("BENCH_TMPDIR")) as tmp,
-        _fresh_store(Path(tmp), postgres) as store,
+        fresh_store(Path(tmp), postgres) as store,
     ):
         cwd = Path(tmp)
         env = server_environment(store.dsn, extra_env or {})
@@ -246,10 +248,25 @@ class _Sample:
     at: float
     server: float  # CPU seconds of the server's process tree
     database: dict[int, float]  # CPU seconds of each database process working for it
+    rows: dict[str, float]  # a lineage server's lineage_store_rows_total by outcome ({} for the bare handler)
 
     @classmethod
     def take(cls, server: Server) -> _Sample:
-        return cls(time.perf_counter(), cpu_seconds(process_tree(server.pid)), cpu_by_pid(server.database_pids()))
+        at, cpu = time.perf_counter(), cpu_seconds(process_tree(server.pid))
+        return cls(at, cpu, cpu_by_pid(server.database_pids()), store_rows(server))
+
+
+STORE_ROWS = re.compile(r'^lineage_store_rows_total\{outcome="(\w+)"\} (\S+)$', re.MULTILINE)
+
+
+def store_rows(server: Server) -> dict[str, float]:
+    """The server's row counts by outcome, from /metrics (every worker's, summed); {} without that metric."""
+    try:
+        with urllib.request.urlopen(server.url("/metrics"), timeout=10) as response:
+            page = response.read().decode()
+    except urllib.error.HTTPError:
+        return {}
+    return {outcome: float(value) for outcome, value in STORE_ROWS.findall(page)}
 
 
 def run_load(spec: Mapping[str, Any], server: Server, timeout: float = 300.0) -> dict[str, Any]:
@@ -278,6 +295,9 @@ def run_load(spec: Mapping[str, Any], server: Server, timeout: float = 300.0) ->
     database = sum(cpu - start.database.get(pid, 0.0) for pid, cpu in end.database.items())
     result["server_cpu"] = round((end.server - start.server) / seconds, 3)
     result["database_cpu"] = round(database / seconds, 3)
+    result["window_s"] = round(seconds, 3)
+    # Rows per second of the window, by outcome: written to the store, or left out as held already.
+    result["rows_per_second"] = {k: round((v - start.rows.get(k, 0.0)) / seconds, 1) for k, v in end.rows.items()}
     return result
 
 

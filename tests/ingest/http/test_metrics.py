@@ -30,6 +30,7 @@ NAMES = {
     "lineage_commit_duration_seconds",
     "lineage_queue_depth",
     "lineage_queue_capacity",
+    "lineage_store_rows_total",
     "lineage_http_requests_total",
     "lineage_http_request_duration_seconds",
 }
