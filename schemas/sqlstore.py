@@ -402,7 +402,7 @@ class SqlStore(SqlReads, Generic[Conn]):
             self._read_purge_mark(conn)  # the lock a purge step waits for, where the backend needs one
             for write in WRITES:
                 if write.table.name in due:
-                    self._write_rows(conn, write, [row for _, row in due[write.table.name]])
+                    self._write_rows(conn, write, [held.written for held in due[write.table.name]])
 
         self._in_write_transaction(flush)
         self.memory.flushed(due)

@@ -42,7 +42,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas.sql.params import Params
 from schemas.sql.rules import Policy, Write
@@ -89,6 +89,11 @@ class _Plan:
             firsts=tuple(c for c in sighting.times if write.rules[c].policy is Policy.EARLIEST),
         )
 
+    def late(self, held: Params, first: Any) -> Params:
+        """A held row as written late: with the first sighting this process knows, so that a row a purge elsewhere
+        removed meanwhile comes back with it."""
+        return {**held, **dict.fromkeys(self.firsts, first)} if self.firsts else held
+
 
 @dataclass(slots=True)
 class _Entry:
@@ -97,6 +102,14 @@ class _Entry:
     last: Any  # the latest sighting time written or held
     followed: bool  # the follower was written or held with a value: the rows hold one, which NULL never erases
     held: Params | None = None  # the newest sighting not written yet
+
+
+class Held(NamedTuple):
+    """A held sighting: its key, the row as held, and the row to write (with the first sighting known)."""
+
+    key: Key
+    row: Params
+    written: Params
 
 
 @dataclass(slots=True)
@@ -167,11 +180,9 @@ class WriteMemory:
                         sent.append(row)
                         batch.entries[key] = _Entry(content, moment, entry.last, entry.followed or follows, entry.held)
                     elif plan.latest and _before(entry.last, moment):  # seen later: held, the newest only
-                        # Written late, the row brings the first sighting this process knows: should a purge
-                        # elsewhere remove the row meanwhile, it comes back with it.
-                        held = {**row, **dict.fromkeys(plan.firsts, entry.first)}
+                        held = row
                         if plan.follow is not None and not follows and entry.held is not None:
-                            held[plan.follow] = entry.held[plan.follow]  # no follower: the one before stays
+                            held = {**row, plan.follow: entry.held[plan.follow]}  # no follower: the one before stays
                         batch.entries[key] = _Entry(content, entry.first, moment, entry.followed or follows, held)
                         batch.held += 1
                         batch.skipped += 1
@@ -182,7 +193,8 @@ class WriteMemory:
                         batch.skipped += 1
                     continue
                 if entry is not None and entry.held is not None:
-                    sent.append(entry.held)  # before the row that follows it, so that the two meet in time order
+                    # Before the row that follows it, so that the two meet in time order.
+                    sent.append(plan.late(entry.held, entry.first))
                 sent.append(row)
                 if entry is None:
                     batch.entries[key] = _Entry(content, moment, moment, follows)
@@ -213,34 +225,35 @@ class WriteMemory:
             while len(self._entries) > self.limit:
                 key, entry = self._entries.popitem(last=False)
                 if entry.held is not None:
-                    self._orphans.append((key, entry.held))
+                    self._orphans.append((key, self._plans[key[0]].late(entry.held, entry.first)))
 
     def flush_due(self) -> bool:
         """Sightings are held and the last flush is `refresh` seconds old."""
         return bool(self._held or self._orphans) and self._clock() - self._flushed_at >= self.refresh
 
-    def held(self) -> dict[str, list[tuple[Key, Params]]]:
-        """Every held sighting, by table, with its key (those of keys that left the memory too)."""
-        found: dict[str, list[tuple[Key, Params]]] = {}
+    def held(self) -> dict[str, list[Held]]:
+        """Every held sighting, by table (those of keys that left the memory too)."""
+        found: dict[str, list[Held]] = {}
         with self._lock:
-            for key, held in self._orphans:
-                found.setdefault(key[0], []).append((key, held))
+            for key, row in self._orphans:
+                found.setdefault(key[0], []).append(Held(key, row, row))
             for key, entry in self._entries.items():
                 if entry.held is not None:
-                    found.setdefault(key[0], []).append((key, entry.held))
+                    late = self._plans[key[0]].late(entry.held, entry.first)
+                    found.setdefault(key[0], []).append(Held(key, entry.held, late))
         return found
 
-    def flushed(self, written: dict[str, list[tuple[Key, Params]]]) -> None:
+    def flushed(self, written: dict[str, list[Held]]) -> None:
         """Those held sightings are committed: no longer held (unless a newer one came meanwhile). Not called when
         the flush failed: they stay held, and the next flush, due at once, tries again."""
         with self._lock:
             self._held, self._flushed_at = 0, self._clock()
-            done = {id(held) for pairs in written.values() for _, held in pairs}
+            done = {id(held.row) for found in written.values() for held in found}
             self._orphans = [orphan for orphan in self._orphans if id(orphan[1]) not in done]
-            for pairs in written.values():
-                for key, held in pairs:
-                    entry = self._entries.get(key)
-                    if entry is not None and entry.held is held:
+            for found in written.values():
+                for held in found:
+                    entry = self._entries.get(held.key)
+                    if entry is not None and entry.held is held.row:
                         entry.held = None
 
     def forget(self) -> None:
@@ -251,7 +264,7 @@ class WriteMemory:
     def _forget_all(self) -> None:
         for key, entry in self._entries.items():
             if entry.held is not None:
-                self._orphans.append((key, entry.held))
+                self._orphans.append((key, self._plans[key[0]].late(entry.held, entry.first)))
         self._entries.clear()
 
 
