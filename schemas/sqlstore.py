@@ -362,8 +362,12 @@ class SqlStore(SqlReads, Generic[Conn]):
             first.setdefault(rows.event.event_id, index)
         if not batch:
             return []
-        written, remembered = self._in_write_transaction(lambda conn: self._write_new(conn, batch, first))
-        self.memory.commit(remembered)
+        try:
+            written, remembered = self._in_write_transaction(lambda conn: self._write_new(conn, batch, first))
+        except BaseException:
+            self.memory.abort()
+            raise
+        self.memory.commit()
         self._row_counts = RowCounts(
             self._row_counts.written + remembered.sent, self._row_counts.left_out + remembered.skipped
         )

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -114,10 +113,10 @@ class Held(NamedTuple):
 
 @dataclass(slots=True)
 class Batch:
-    """One batch's decisions, applied to the memory only once the batch is committed (`WriteMemory.commit`)."""
+    """One batch's decisions are made in the memory as they come; `undo` keeps what they replaced, so that a batch
+    that is not committed leaves the memory as it found it (`WriteMemory.abort`)."""
 
-    mark: object
-    entries: dict[Key, _Entry | None] = field(default_factory=dict)  # None: forget the key
+    undo: dict[Key, _Entry | None] = field(default_factory=dict)  # each key's entry before the batch (None: none)
     sent: int = 0  # rows sent (the store counts them)
     skipped: int = 0  # rows left out
     held: int = 0  # of which held, to be written later
@@ -138,11 +137,12 @@ class WriteMemory:
         self.refresh = refresh
         self._clock = clock
         self._plans = {w.table.name: _Plan.of(w) for w in writes if w.sighting is not None and limit > 0}
-        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._entries: dict[Key, _Entry] = {}  # least recently written first
         self._orphans: list[tuple[Key, Params]] = []  # held sightings of keys that left the memory, all written
         self._held = 0  # sightings held since the last flush (an upper bound: some were written since)
         self._flushed_at = clock()
         self._mark: object = None
+        self._open: Batch | None = None  # the batch begun and neither committed nor aborted
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -150,82 +150,106 @@ class WriteMemory:
 
     def begin(self, mark: object) -> Batch:
         """A batch that read the store's purge mark `mark` in its transaction: a moved mark forgets every key (their
-        held sightings are kept, to be written)."""
+        held sightings are kept, to be written). A batch still open (a transaction tried again) is undone first."""
         with self._lock:
+            self._undo()
             if mark != self._mark:
                 self._forget_all()
                 self._mark = mark
-        return Batch(mark)
+            self._open = Batch()
+            return self._open
 
     def rows(self, batch: Batch, write: Write, rows: Iterable[Params]) -> list[Params]:
         """The rows of `write` the batch must send, in order: each one written, preceded by its key's held sighting
-        when there is one; skipped and held rows left out."""
+        when there is one; skipped and held rows left out. (The hot loop of a batch: the plan is read into
+        locals once.)"""
         plan = self._plans.get(write.table.name)
         if plan is None:
             return list(rows)
-        name, sent = write.table.name, []
+        name, sent, entries, undo = write.table.name, [], self._entries, batch.undo
+        key_of, content_of, time, digest, follow = plan.key, plan.content, plan.time, plan.digest, plan.follow
+        skipped = held_now = 0
         with self._lock:
             for row in rows:
-                key = (name, plan.key(row))
-                entry = batch.entries[key] if key in batch.entries else self._entries.get(key)
-                values = plan.content(row)
-                content = hash(values) if plan.digest else values
-                moment = row[plan.time] if plan.time is not None else None
-                follows = plan.follow is not None and row[plan.follow] is not None
-                if entry is not None and (
-                    entry.content == content or (not plan.digest and _within(values, entry.content))
-                ):
-                    content = entry.content  # what was written stays what is known
-                    if plan.earliest and _before(moment, entry.first):  # seen earlier than written: now
+                key = (name, key_of(row))
+                entry = entries.get(key)
+                values = content_of(row)
+                content = hash(values) if digest else values
+                if entry is not None and (entry.content == content or (not digest and _within(values, entry.content))):
+                    if time is None:  # the key is the row: stored already
+                        skipped += 1
+                        continue
+                    moment = row[time]
+                    follows = follow is not None and row[follow] is not None
+                    if plan.earliest and moment < entry.first:  # seen earlier than written: now
                         sent.append(row)
-                        batch.entries[key] = _Entry(content, moment, entry.last, entry.followed or follows, entry.held)
-                    elif plan.latest and _before(entry.last, moment):  # seen later: held, the newest only
+                        _put(entries, undo, key, entry, _Entry(entry.content, moment, entry.last,
+                                                               entry.followed or follows, entry.held))  # fmt: skip
+                    elif plan.latest and entry.last < moment:  # seen later: held, the newest only
                         held = row
-                        if plan.follow is not None and not follows and entry.held is not None:
-                            held = {**row, plan.follow: entry.held[plan.follow]}  # no follower: the one before stays
-                        batch.entries[key] = _Entry(content, entry.first, moment, entry.followed or follows, held)
-                        batch.held += 1
-                        batch.skipped += 1
+                        if follow is not None and not follows and entry.held is not None:
+                            held = {**row, follow: entry.held[follow]}  # no follower: the one before it stays
+                        _put(entries, undo, key, entry, _Entry(entry.content, entry.first, moment,
+                                                               entry.followed or follows, held))  # fmt: skip
+                        held_now += 1
+                        skipped += 1
                     elif plan.fills and follows and not entry.followed:
                         sent.append(row)  # an older sighting fills the follower the rows lack
-                        batch.entries[key] = _Entry(content, entry.first, entry.last, True, entry.held)
+                        _put(
+                            entries, undo, key, entry, _Entry(entry.content, entry.first, entry.last, True, entry.held)
+                        )
                     else:  # nothing the store lacks
-                        batch.skipped += 1
+                        skipped += 1
                     continue
-                if entry is not None and entry.held is not None:
+                moment = row[time] if time is not None else None
+                follows = follow is not None and row[follow] is not None
+                if entry is None:
+                    sent.append(row)
+                    _put(entries, undo, key, None, _Entry(content, moment, moment, follows))
+                    continue
+                if entry.held is not None:
                     # Before the row that follows it, so that the two meet in time order.
                     sent.append(plan.late(entry.held, entry.first))
                 sent.append(row)
-                if entry is None:
-                    batch.entries[key] = _Entry(content, moment, moment, follows)
-                elif _before(moment, entry.last):
+                if moment is not None and moment < entry.last:
                     # Other content, older than what was written: the row now holds a mix this process cannot
                     # know without reading it. Forgotten, so the key's next row is written.
-                    batch.entries[key] = None
+                    undo.setdefault(key, entry)
+                    del entries[key]
                 else:
-                    held_follows = (
-                        plan.follow is not None and entry.held is not None and entry.held[plan.follow] is not None
-                    )
+                    held_follows = follow is not None and entry.held is not None and entry.held[follow] is not None
                     followed = entry.followed or follows or held_follows
-                    batch.entries[key] = _Entry(content, _earliest(entry.first, moment), moment, followed)
+                    _put(entries, undo, key, entry, _Entry(content, min(entry.first, moment), moment, followed))
+            self._held += held_now
+        batch.skipped += skipped
+        batch.held += held_now
         return sent
 
-    def commit(self, batch: Batch) -> None:
-        """The batch is committed: its decisions become the memory (unless a purge moved the mark meanwhile)."""
+    def commit(self) -> None:
+        """The open batch is committed: its decisions stand. Past `limit` keys the least recently written go."""
         with self._lock:
-            if batch.mark != self._mark:
-                return
-            self._held += batch.held
-            for key, entry in batch.entries.items():
-                if entry is None:
-                    self._entries.pop(key, None)
-                    continue
-                self._entries[key] = entry
-                self._entries.move_to_end(key)
-            while len(self._entries) > self.limit:
-                key, entry = self._entries.popitem(last=False)
+            self._open = None
+            entries = self._entries
+            while len(entries) > self.limit:
+                key = next(iter(entries))
+                entry = entries.pop(key)
                 if entry.held is not None:
                     self._orphans.append((key, self._plans[key[0]].late(entry.held, entry.first)))
+
+    def abort(self) -> None:
+        """The open batch was not committed: the memory is as before it."""
+        with self._lock:
+            self._undo()
+
+    def _undo(self) -> None:
+        if self._open is None:
+            return
+        for key, entry in self._open.undo.items():
+            if entry is None:
+                self._entries.pop(key, None)
+            else:
+                self._entries[key] = entry
+        self._open = None
 
     def flush_due(self) -> bool:
         """Sightings are held and the last flush is `refresh` seconds old."""
@@ -268,6 +292,14 @@ class WriteMemory:
         self._entries.clear()
 
 
+def _put(entries: dict[Key, _Entry], undo: dict[Key, _Entry | None], key: Key, old: _Entry | None, new: _Entry) -> None:
+    """`new` for `key`, as the most recently written; what it replaces kept for an undo (the first time only)."""
+    undo.setdefault(key, old)
+    if old is not None:
+        del entries[key]
+    entries[key] = new
+
+
 def _values(columns: Sequence[str]) -> Callable[[Params], Any]:
     """A row's values of `columns`, in C (itemgetter): the value of one column, a tuple of several, () of none."""
     if not columns:
@@ -281,12 +313,3 @@ def _within(values: Any, known: Any) -> bool:
     if not isinstance(values, tuple):
         return values is None
     return all(v is None or v == k for v, k in zip(values, known, strict=True))
-
-
-def _before(a: Any, b: Any) -> bool:
-    """`a` is an earlier time than `b` (store text compares as time; a missing time is never before)."""
-    return a is not None and b is not None and a < b
-
-
-def _earliest(a: Any, b: Any) -> Any:
-    return b if a is None or (b is not None and b < a) else a
