@@ -72,33 +72,32 @@ def _is_plain_string(spec: Spec) -> bool:
 
 
 def _object(spec: Spec) -> Predicate:
-    required = spec.required
-    strings: list[str] = []  # plain string properties, checked inline: the bulk of every facet
-    others: list[tuple[str, Predicate]] = []
+    # One read per property: (name, its predicate or None for a plain string, whether it is required).
+    props: list[tuple[str, Predicate | None, bool]] = []
+    unlisted = tuple(name for name in spec.required if name not in spec.props)  # required, any value
 
     def ok(value: object) -> bool:
         if not isinstance(value, dict):
             return False
         get = value.get
-        for name in required:
+        for name in unlisted:
             if get(name) is None:
                 return False
-        for name in strings:
+        for name, check, required in props:
             item = get(name)
-            if item is not None and not isinstance(item, str):
-                return False
-        for name, check in others:
-            item = get(name)
-            if item is not None and not check(item):
+            if item is None:
+                if required:
+                    return False
+            elif check is None:
+                if not isinstance(item, str):
+                    return False
+            elif not check(item):
                 return False
         return True
 
     _compiled[id(spec)] = ok
     for name, sub in spec.props.items():
-        if _is_plain_string(sub):
-            strings.append(name)
-        else:
-            others.append((name, conforms(sub)))
+        props.append((name, None if _is_plain_string(sub) else conforms(sub), name in spec.required))
     return ok
 
 
@@ -131,6 +130,9 @@ def _string(spec: Spec) -> Predicate:
                 isinstance(value, str) and value != "" and not value.isspace() and (limit < 0 or len(value) <= limit)
             )
         return lambda value: isinstance(value, str) and (limit < 0 or len(value) <= limit)
+    enum = spec.enum
+    if enum is not None and spec.fmt is None and not spec.non_empty and spec.max_len is None:
+        return lambda value: isinstance(value, str) and value in enum
     return lambda value: isinstance(value, str) and string_problem(value, spec) is None
 
 
