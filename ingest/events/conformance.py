@@ -68,7 +68,7 @@ def conforms(spec: Spec) -> Predicate:
 
 
 def _is_plain_string(spec: Spec) -> bool:
-    return spec.kind is Kind.STRING and spec == Spec(Kind.STRING)
+    return spec == Spec(Kind.STRING)
 
 
 def _object(spec: Spec) -> Predicate:
@@ -111,7 +111,7 @@ def _array(spec: Spec) -> Predicate:
 
 def _map(spec: Spec) -> Predicate:
     keys, values = spec.keys, spec.values
-    key_ok: Predicate = (lambda key: True) if keys is None else _string(keys)
+    key_ok: Predicate = (lambda key: True) if keys is None else conforms(keys)
     value_ok: Predicate = (lambda item: True) if values is None or values.kind is Kind.ANY else conforms(values)
 
     def ok(value: object) -> bool:

@@ -6,7 +6,8 @@ envelope, run / job / dataset identities, and the facets ingest.events.mapping t
 symlinks, columnLineage). The spec's other facets are checked against their schemas
 (ingest.events.facet_specs) and break them with warnings only, errors when `strict`. Custom facets are kept
 verbatim and never walked into, so a 20 KB Spark logical plan costs nothing here. Pure and allocation-light:
-the value is read, never copied or changed.
+the value is read, never copied or changed. Each checked part is first put to its spec's compiled predicate
+(ingest.events.conformance); only a part that fails it is walked, to name its problems.
 """
 
 from __future__ import annotations
