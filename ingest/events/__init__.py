@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ingest.events.mapping import map_event
 from ingest.events.validation import FutureBound, Problem, validate_event
@@ -35,7 +36,7 @@ def prepare(
 
     With `future_skew` (seconds, LINEAGE_MAX_FUTURE_SKEW), an eventTime later than `received_at` plus the
     skew is refused: one event dated 9999 would otherwise stay its run's and job's latest forever."""
-    latest = None if future_skew is None else FutureBound.after(received_at, future_skew)
+    latest = None if future_skew is None else _latest(received_at, future_skew)
     validation = validate_event(value, strict=strict, latest=latest)
     if validation.errors:
         return Rejected(validation.errors)
@@ -43,3 +44,8 @@ def prepare(
         return Rejected((Problem("", "not an OpenLineage event"),))
     rows = map_event(value, kind=validation.kind, payload=payload, received_at=received_at)
     return Accepted(rows, validation.warnings)
+
+
+@lru_cache(maxsize=64)  # the events of a batch share their time of arrival
+def _latest(received_at: str, future_skew: int) -> FutureBound | None:
+    return FutureBound.after(received_at, future_skew)

@@ -89,11 +89,14 @@ def deprecated_transformation(kind: object, description: object) -> Transformati
 
 
 def transformation(value: Mapping[str, Any]) -> Transformation:
-    """One entry of `transformations`; empty strings read as not said (Spark sends `description: ""`)."""
+    """One entry of `transformations`; empty strings read as not said (Spark sends `description: ""`).
+
+    json_read.text, inlined: an edge reads three of these per input field."""
+    kind, subtype, description = value.get("type"), value.get("subtype"), value.get("description")
     return (
-        text(value.get("type")),
-        text(value.get("subtype"), SUBTYPE),
-        text(value.get("description"), DESCRIPTION),
+        kind if isinstance(kind, str) and kind else None,
+        subtype[:SUBTYPE] if isinstance(subtype, str) and subtype else None,
+        description[:DESCRIPTION] if isinstance(description, str) and description else None,
         value.get("masking") is True,
     )
 
@@ -113,7 +116,7 @@ def _transformations(
     for item in as_list(input_field.get("transformations")):
         if isinstance(item, dict):
             said = True
-            yield transformation(item), confidence(item)
+            yield transformation(item), None if CONFIDENCE_KEY not in item else confidence(item)
     if not said:
         legacy = text(input_field.get("transformation"), DESCRIPTION)  # 1-0-1: free text on the input field
         yield (fallback if fallback[2] is not None or legacy is None else (*fallback[:2], legacy, fallback[3])), None

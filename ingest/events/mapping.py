@@ -13,7 +13,7 @@ serialised once each, as received; `{"_deleted": true}` is stored as a tombstone
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import chain
 from typing import Any, TypeVar
@@ -206,9 +206,10 @@ class _Rows:
         return row.namespace_id
 
     def add_facets(self, owner: FacetOwner, entity_id: str, facets: Mapping[str, Any]) -> None:
+        rows, time, dumps = self.facets, self.time, orjson.dumps
         for name, facet in facets.items():
-            payload = None if is_deleted(facet) else orjson.dumps(facet).decode()
-            self.facets[(owner, entity_id, name)] = FacetRow(owner, entity_id, name, payload, self.time)
+            payload = None if is_deleted(facet) else dumps(facet).decode()
+            rows[(owner, entity_id, name)] = FacetRow(owner, entity_id, name, payload, time)
 
     # -- jobs and runs ---------------------------------------------------------------------------------
 
@@ -217,8 +218,8 @@ class _Rows:
             job_id=job_key(namespace, name),
             namespace_id=self.namespace(namespace),
             name=name,
-            job_type=facet_text(facets, "jobType", "jobType", JOB_TYPE),
-            description=facet_text(facets, "documentation", "description", DESCRIPTION),
+            job_type=facet_text(facets, "jobType", "jobType", JOB_TYPE) if facets else None,
+            description=facet_text(facets, "documentation", "description", DESCRIPTION) if facets else None,
             parent_job_id=parent_job_id,
             event_time=self.time,
         )
@@ -313,20 +314,22 @@ class _Rows:
         name: str = dataset["name"]
         dataset_id = dataset_key(namespace, name)
         facets = as_map(dataset.get("facets"))
-        row = DatasetRow(
-            dataset_id=dataset_id,
-            namespace_id=self.namespace(namespace),
-            name=name,
-            source_type=facet_text(facets, "datasetType", "datasetType", SOURCE_TYPE),
-            description=facet_text(facets, "documentation", "description", DESCRIPTION),
-            is_active=_is_active(facets),
-            event_time=self.time,
+        if not facets:  # the common input: no facet to read, store or version
+            self.add_dataset(DatasetRow(dataset_id, self.namespace(namespace), name, None, None, None, self.time))
+            return dataset_id
+        self.add_dataset(
+            DatasetRow(
+                dataset_id=dataset_id,
+                namespace_id=self.namespace(namespace),
+                name=name,
+                source_type=facet_text(facets, "datasetType", "datasetType", SOURCE_TYPE),
+                description=facet_text(facets, "documentation", "description", DESCRIPTION),
+                is_active=_is_active(facets),
+                event_time=self.time,
+            )
         )
-        known = self.datasets.get(dataset_id)
-        self.datasets[dataset_id] = row if known is None else _fill(row, known)
         self.add_facets(FacetOwner.DATASET, dataset_id, facets)
-        if facets:
-            self.version(dataset_id, facets, run_id)
+        self.version(dataset_id, facets, run_id)
         schema = live_facet(facets, "schema")
         if schema is not None:
             self.fields[dataset_id] = _schema_fields(namespace, name, dataset_id, schema, self.time)
@@ -341,6 +344,10 @@ class _Rows:
             for dataset_edge in dataset_edges:
                 self.dataset_edges.setdefault(dataset_edge.lineage_id, dataset_edge)
         return dataset_id
+
+    def add_dataset(self, row: DatasetRow) -> None:
+        known = self.datasets.get(row.dataset_id)
+        self.datasets[row.dataset_id] = row if known is None else _fill(row, known)
 
     def version(self, dataset_id: str, facets: Mapping[str, Any], run_id: str | None) -> None:
         """The dataset version these facets make: named by their canonical JSON (sorted keys), so the same
@@ -377,9 +384,9 @@ def _schema_fields(namespace: str, name: str, dataset_id: str, facet: Mapping[st
     """
     rows: dict[str, FieldRow] = {}
 
-    def walk(items: object, prefix: str) -> None:
-        for item in as_list(items):
-            field_name = as_map(item).get("name")
+    def walk(items: Sequence[Any], prefix: str) -> None:
+        for item in items:
+            field_name = item.get("name") if isinstance(item, dict) else None
             if not isinstance(field_name, str):
                 continue
             path = prefix + field_name
@@ -394,7 +401,9 @@ def _schema_fields(namespace: str, name: str, dataset_id: str, facet: Mapping[st
                     len(rows) + 1,
                     time,
                 )
-            walk(item.get("fields"), path + ".")
+            nested = item.get("fields")
+            if isinstance(nested, list):
+                walk(nested, path + ".")
 
-    walk(facet.get("fields"), "")
+    walk(as_list(facet.get("fields")), "")
     return list(rows.values())

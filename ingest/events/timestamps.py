@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
-from schemas.times import format_store_time, parse_iso
+from schemas.times import parse_iso
 
 # ASCII digits only: `\d` alone would match other scripts' digits.
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})?", re.ASCII)
 
 
+@lru_cache(maxsize=256)  # validation reads an event's times, then its mapping reads them again
 def parse_time(value: str) -> tuple[datetime, bool]:
     """The instant in UTC, and whether the text carried an offset. ValueError when it is not an RFC 3339
     date-time (the offset aside) or names no real instant."""
@@ -29,4 +31,7 @@ def parse_time(value: str) -> tuple[datetime, bool]:
 
 def to_store_time(value: str) -> str:
     """`2024-08-06T13:26:54.34+02:00` -> `2024-08-06 11:26:54.340000`. ValueError when not a date-time."""
-    return format_store_time(parse_time(value)[0])
+    moment = parse_time(value)[0]
+    # schemas.times.format_store_time's text, without its conversions: the instant is in UTC already, and an
+    # aware isoformat is the store text followed by `+00:00`.
+    return moment.isoformat(" ", "microseconds")[:-6]

@@ -6,7 +6,8 @@ envelope, run / job / dataset identities, and the facets ingest.events.mapping t
 symlinks, columnLineage). The spec's other facets are checked against their schemas
 (ingest.events.facet_specs) and break them with warnings only, errors when `strict`. Custom facets are kept
 verbatim and never walked into, so a 20 KB Spark logical plan costs nothing here. Pure and allocation-light:
-the value is read, never copied or changed.
+the value is read, never copied or changed. Each checked part is first put to its spec's compiled predicate
+(ingest.events.conformance); only a part that fails it is walked, to name its problems.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from ingest.events.conformance import RUN_TOKEN, URI_TEXT, Predicate, conforms, string_problem
 from ingest.events.facet_specs import IDENT, NAME_LIMIT, ROW_FACETS, RUN_ID, STANDARD_FACETS, Kind, Place, Spec, o
 from ingest.events.timestamps import parse_time
 from schemas.rows import EventKind, RunState, is_uuid
@@ -26,15 +28,11 @@ FACET_NAME_LIMIT = 512
 SHOWN_KEY = 64  # characters of a key a problem's path shows
 EVENT_TYPES = frozenset({*RunState, "OTHER"})  # RunEvent.eventType in spec 2-0-2
 
-# A run id that is not a UUID is kept when it is a plain token that fits the column (the OpenLineage
-# compatibility tests send "run_id"; Marquez accepts such ids too); anything else, a template placeholder
-# such as "{{ any(result) }}" say, is refused.
-_RUN_TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_URI_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*")  # RFC 3986: a scheme, then no blanks
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KINDS = {kind.value: kind for kind in EventKind}
 _RUN = o(("runId",), runId=RUN_ID)
 _NAMED = o(("namespace", "name"), namespace=IDENT, name=IDENT)  # a job or a dataset
+_NAMED_OK = conforms(_NAMED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +168,7 @@ def _check_envelope(
         report.warn("schemaURL", "missing (the spec requires it): the event type was decided by its shape")
     elif not isinstance(url, str):
         report.error("schemaURL", "expected a string")
-    elif not _URI_TEXT.fullmatch(url):
+    elif not URI_TEXT.fullmatch(url):
         report.warn("schemaURL", "not a URI")
     if kind is EventKind.RUN:
         _check_event_type(event, report)
@@ -205,7 +203,7 @@ def _check_producer(event: dict[str, object], report: _Report) -> None:
         report.error("producer", "expected a string")
     elif not producer:
         report.error("producer", "must not be empty")
-    elif not _URI_TEXT.fullmatch(producer):
+    elif not URI_TEXT.fullmatch(producer):
         report.warn("producer", "not a URI (the spec asks for one)")
 
 
@@ -232,7 +230,7 @@ def _check_run_event(event: dict[str, object], report: _Report) -> None:
 
 def _check_run_token(run_id: object, report: _Report) -> None:
     """A plain-token run id passed the format check; say that it is not the UUID the spec asks for."""
-    if isinstance(run_id, str) and not is_uuid(run_id) and _RUN_TOKEN.fullmatch(run_id):
+    if isinstance(run_id, str) and not is_uuid(run_id) and RUN_TOKEN.fullmatch(run_id):
         note = report.error if report.strict else report.warn
         note("run.runId", "not a UUID (the spec asks for one): kept as given")
 
@@ -268,9 +266,8 @@ def _check_entity(parent: dict[str, object], key: str, spec: Spec, report: _Repo
     if entity is None:
         report.error(key, "required")
         return None
-    problems: list[Problem] = []
-    _check(entity, spec, key, problems)
-    report.errors.extend(problems)
+    if not conforms(spec)(entity):
+        _check(entity, spec, key, report.errors)
     return entity if isinstance(entity, dict) else None
 
 
@@ -287,14 +284,32 @@ def _check_datasets(event: dict[str, object], key: str, report: _Report) -> None
         if not isinstance(dataset, dict):
             report.error(path, "expected an object")
             continue
-        problems: list[Problem] = []
-        _check_object(dataset, _NAMED, path, problems)
-        report.errors.extend(problems)
+        if not _NAMED_OK(dataset):
+            _check_object(dataset, _NAMED, path, report.errors)
         _check_facets(dataset.get("facets"), Place.DATASET, f"{path}.facets", report)
         _check_facets(dataset.get(own_key), own_place, f"{path}.{own_key}", report)
 
 
 # --- facets -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _FacetCheck:
+    """How one known facet is checked where it sits: its spec, the spec's predicate, and whether a break is an
+    error (a row facet) or a warning (a standard facet, unless strict)."""
+
+    spec: Spec
+    ok: Predicate
+    row: bool
+
+
+def _facet_checks(place: Place) -> dict[str, _FacetCheck]:
+    checks = {name: _FacetCheck(spec, conforms(spec), False) for name, spec in STANDARD_FACETS[place].items()}
+    checks.update({name: _FacetCheck(spec, conforms(spec), True) for name, spec in ROW_FACETS.get(place, {}).items()})
+    return checks
+
+
+_FACET_CHECKS = {place: _facet_checks(place) for place in Place}
 
 
 def _check_facets(container: object, place: Place, path: str, report: _Report) -> None:
@@ -304,27 +319,44 @@ def _check_facets(container: object, place: Place, path: str, report: _Report) -
     if not isinstance(container, dict):
         report.error(path, "expected an object of facets")
         return
-    rows = ROW_FACETS.get(place, {})
-    standard = STANDARD_FACETS[place]
+    checks = _FACET_CHECKS[place]
     for name, facet in container.items():
         if len(name) > FACET_NAME_LIMIT:
             report.error(_join(path, _shown(name)), f"facet name longer than {FACET_NAME_LIMIT} characters")
             continue
-        facet_path = _join(path, name)
         if not isinstance(facet, dict):
-            report.error(facet_path, "a facet must be an object")
+            report.error(_join(path, name), "a facet must be an object")
             continue
         if facet.get("_deleted") is True:
             continue  # a tombstone: valid for any facet, whatever its schema
-        spec = rows.get(name)
-        if spec is not None:
-            _check_object(facet, spec, facet_path, report.errors)
-            if name == "schema":
-                _check_field_paths(facet.get("fields"), f"{facet_path}.fields", 0, report.errors)
+        check = checks.get(name)
+        if check is None:
+            continue  # a custom facet: kept verbatim, never walked into
+        if check.row:
+            if not check.ok(facet):
+                _check_object(facet, check.spec, _join(path, name), report.errors)
+            if name == "schema" and not _paths_fit(facet.get("fields"), 0):
+                _check_field_paths(facet.get("fields"), f"{_join(path, name)}.fields", 0, report.errors)
+        elif not check.ok(facet):
+            _check_object(facet, check.spec, _join(path, name), report.errors if report.strict else report.warnings)
+
+
+def _paths_fit(items: object, prefix: int) -> bool:
+    """Whether _check_field_paths finds nothing: every nested field's dotted path fits NAME_LIMIT."""
+    if not isinstance(items, list):
+        return True
+    for item in items:
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
             continue
-        spec = standard.get(name)
-        if spec is not None:
-            _check_object(facet, spec, facet_path, report.errors if report.strict else report.warnings)
+        length = prefix + len(name)
+        if length > NAME_LIMIT:
+            if prefix and len(name) <= NAME_LIMIT:
+                return False
+            continue
+        if not _paths_fit(item.get("fields"), length + 1):
+            return False
+    return True
 
 
 def _check_field_paths(items: object, path: str, prefix: int, out: list[Problem]) -> None:
@@ -390,7 +422,7 @@ def _check_map(value: object, spec: Spec, path: str, out: list[Problem]) -> None
     keys = spec.keys
     if keys is not None:
         for key in value:
-            message = _string_problem(key, keys)
+            message = string_problem(key, keys)
             if message is not None:
                 out.append(Problem(_join(path, _shown(key)), f"key {message}"))
     values = spec.values
@@ -411,7 +443,7 @@ def _scalar_problem(value: object, spec: Spec) -> str | None:
     if kind is Kind.STRING:
         if not isinstance(value, str):
             return "expected a string"
-        message = _string_problem(value, spec)
+        message = string_problem(value, spec)
         return None if message is None else _placeholder(value, message)
     if isinstance(value, bool):  # JSON true/false decode to bool, a subclass of int
         return None if kind is Kind.BOOLEAN else f"expected {_EXPECTED[kind]}"
@@ -420,33 +452,6 @@ def _scalar_problem(value: object, spec: Spec) -> str | None:
     if kind is Kind.NUMBER and isinstance(value, int | float):
         return None
     return f"expected {_EXPECTED[kind]}"
-
-
-def _string_problem(value: str, spec: Spec) -> str | None:
-    if spec.non_empty and (not value or value.isspace()):
-        return "must not be blank" if value else "must not be empty"
-    if spec.max_len is not None and len(value) > spec.max_len:
-        return f"longer than {spec.max_len} characters"
-    if spec.enum is not None and value not in spec.enum:
-        return "must be one of " + ", ".join(sorted(spec.enum))
-    fmt = spec.fmt
-    if fmt is None:
-        return None
-    if fmt == "uuid":
-        return None if is_uuid(value) else "not a UUID"
-    if fmt == "run-id":
-        return None if is_uuid(value) or _RUN_TOKEN.fullmatch(value) else "not a UUID"
-    if fmt == "uri":
-        return None if _URI_TEXT.fullmatch(value) else "not a URI"
-    return None if _is_date_time(value) else "not a date-time"
-
-
-def _is_date_time(value: str) -> bool:
-    try:
-        parse_time(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_any(value: object, spec: Spec, path: str, out: list[Problem]) -> None:
