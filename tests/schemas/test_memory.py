@@ -13,16 +13,19 @@ from __future__ import annotations
 import random
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 
 from ingest.events import Accepted, prepare
+from schemas.dsn import parse_dsn
+from schemas.postgresql.store import PostgresStore
 from schemas.rows import EventRows
 from schemas.sql.memory import DEFAULT_REFRESH_SECONDS
 from schemas.sql.params import Params
@@ -188,10 +191,37 @@ def test_a_purge_by_another_process_is_noticed_before_anything_is_skipped(tmp_pa
     """The writer remembers a run's input; another process purges the run; a late event of that run comes: its
     input must be written again, not skipped as stored."""
     path = tmp_path / "lineage.db"
-    writer = opened(path, limit=100_000)
+    counts = _purged_then_written(opened(path, limit=100_000), lambda: opened(path, limit=100_000))
+    with closing(sqlite3.connect(path)) as conn:
+        assert [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in COUNTED] == counts
+
+
+def test_a_purge_by_another_process_is_noticed_on_postgresql(postgres_dsn: str) -> None:
+    """The same on PostgreSQL, where the batch reads the purge mark under the advisory lock the purge takes."""
+
+    def store() -> SqliteStore | PostgresStore:
+        opened = PostgresStore(parse_dsn(postgres_dsn))
+        opened.upgrade_schema()
+        return opened
+
+    counts = _purged_then_written(store(), store)
+    with psycopg.connect(postgres_dsn) as conn:
+        found = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone() for t in COUNTED]
+        assert [row[0] for row in found if row is not None] == counts
+
+
+COUNTED = ("OL_RUN_INPUT", "OL_RUN_OUTPUT", "OL_COLUMN_LINEAGE")
+AnyStore = SqliteStore | PostgresStore
+
+
+def _purged_then_written(
+    writer: SqliteStore | PostgresStore, other: Callable[[], SqliteStore | PostgresStore]
+) -> list[int]:
+    """START written by `writer`, everything purged by a store of another process, then COMPLETE written by
+    `writer`; the counts of COUNTED the rows must then hold."""
     start, complete = rows_of(repeated_events(0, runs=1))
     writer.write_batch([start])
-    purger = opened(path, limit=100_000)
+    purger = other()
     removed: dict[str, int] = {}
     for step in purger.purge("2027-01-01 00:00:00.000000", edges=True):
         removed.update({k: removed.get(k, 0) + v for k, v in step.items()})
@@ -200,10 +230,7 @@ def test_a_purge_by_another_process_is_noticed_before_anything_is_skipped(tmp_pa
     assert removed["column lineage edges"] == len(COLUMNS) ** 2  # every column from every column
     writer.write_batch([complete])
     writer.close()
-    with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM OL_RUN_INPUT").fetchone() == (1,)
-        assert conn.execute("SELECT COUNT(*) FROM OL_RUN_OUTPUT").fetchone() == (1,)
-        assert conn.execute("SELECT COUNT(*) FROM OL_COLUMN_LINEAGE").fetchone() == (len(COLUMNS) ** 2,)
+    return [1, 1, len(COLUMNS) ** 2]
 
 
 def test_a_restarted_writer_writes_every_row_it_meets_first(tmp_path: Path) -> None:
