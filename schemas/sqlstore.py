@@ -400,6 +400,7 @@ class SqlStore(SqlReads, Generic[Conn]):
         """Write every sighting the memory holds back, in one transaction; how many rows (see Store)."""
         due = self.memory.held()
         if not due:
+            self.memory.flushed(due)  # nothing held after all (written since with newer content): not due again
             return 0
 
         def flush(conn: Conn) -> None:

@@ -15,6 +15,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,10 @@ from ingest.events import Accepted, prepare
 from schemas.dsn import parse_dsn
 from schemas.postgresql.store import PostgresStore
 from schemas.rows import EventRows
-from schemas.sql.memory import DEFAULT_REFRESH_SECONDS
+from schemas.sql.memory import DEFAULT_REFRESH_SECONDS, WriteMemory
 from schemas.sql.params import Params
 from schemas.sql.rules import Write
+from schemas.sql.upserts import WRITES
 from schemas.sqlite.store import SqliteStore
 from schemas.tables import OL_SCHEMA_VERSION, TABLES
 
@@ -246,3 +248,22 @@ def test_a_restarted_writer_writes_every_row_it_meets_first(tmp_path: Path) -> N
     restarted.close()
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT updated_at FROM OL_JOB").fetchall() == [(again.event.event_time,)]
+
+
+def test_a_flush_that_finds_nothing_held_is_not_due_again_at_once(tmp_path: Path) -> None:
+    """A held sighting written early, because the key's content changed: the next flush finds nothing to write
+    and must not stay due (it would scan the memory after every batch)."""
+    clock = [0.0]
+    store = opened(tmp_path / "lineage.db", limit=100_000)
+    store._memory = WriteMemory(WRITES, refresh=5, clock=lambda: clock[0])
+    first, again, third = (
+        EventRows(rows.event, jobs=rows.jobs) for rows in rows_of(repeated_events(0, runs=7)[::2][::3])
+    )  # runs 0, 3 and 6 of one job, the job alone
+    store.write_batch([first])
+    store.write_batch([again])  # the job's newer sighting is held
+    store.write_batch([replace(third, jobs=tuple(replace(job, description="now documented") for job in third.jobs))])
+    clock[0] += 10  # the held sighting went first, with the new content; nothing is held
+    assert store.memory.flush_due()
+    assert store.flush_sightings() == 0
+    assert not store.memory.flush_due()
+    store.close()
