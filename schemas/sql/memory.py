@@ -14,9 +14,10 @@ older sighting of content already applied, changes nothing, and the order rows a
 - the same content, sighted later (a newer updated_at, last_seen_at, an edge's run): HOLD it. The newest held
   sighting of each key is written by the store's `flush_sightings` within `refresh` seconds (after a batch once
   the last flush is that old, and by the server every `refresh` seconds when no batch comes), or just before the
-  key's next written row, or by the flush after the key left the memory. Applying it later is a reordering,
-  which the rules allow: the rows end as if it had been written at once. Several sightings of a key in one batch
-  or one refresh period are written once.
+  key's next written row, or by the flush after the key left the memory. In the batch that writes a key, its
+  later sightings are carried by that row instead (one row a key a batch: an edge's last sighting is updated
+  once per batch however many events of it saw the edge). Applying a held sighting later is a reordering, which
+  the rules allow: the rows end as if it had been written at once.
 
 Why this never leaves a row missing or stale:
 - restart: the memory starts empty, so the first sighting of every key is written;
@@ -27,11 +28,13 @@ Why this never leaves a row missing or stale:
   reads the mark inside its write transaction (PostgreSQL under a shared advisory lock the purge takes
   exclusively): when it moved, the memory is forgotten before anything is skipped, so no row is left out that a
   purge removed. Held sightings are kept through that and written.
-- a crash (kill -9) loses only held sightings: the times of the last `refresh` seconds on rows whose content was
-  written, never an event (OL_EVENT holds each at once) nor a content change.
+- a crash (kill -9) loses only held sightings: the sighting times of the last `refresh` seconds on rows whose
+  content was written, never an event (OL_EVENT holds each at once) nor a content change. Such a row is right
+  again at its next sighting.
 
-Content is compared by Python's hash of the values (salted per process), an entry holds no values.
-Bounded: past `limit` keys the least recently written go, their held sightings written by the next flush.
+Content is kept as the values written (small: names, types, descriptions), or, for a payload (facets, dataset
+versions), as Python's hash of it (salted per process). Bounded: past `limit` keys the least recently written go,
+their held sightings written by the next flush.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class _Plan:
     latest: bool  # a newer sighting moves a last-seen time on: it is held, then written
     follow: str | None  # the column that goes with the latest sighting (an edge's or a version's run)
     firsts: tuple[str, ...]  # the EARLIEST time columns, which a held row carries as first written
+    lasts: tuple[str, ...]  # the other time columns, which a later sighting moves on
     fills: bool  # the follower is NEWER: an older sighting still fills it while it is NULL
 
     @classmethod
@@ -86,6 +90,7 @@ class _Plan:
             follow=follow,
             fills=follow is not None and write.rules[follow].policy is Policy.NEWER,
             firsts=tuple(c for c in sighting.times if write.rules[c].policy is Policy.EARLIEST),
+            lasts=tuple(c for c in sighting.times if write.rules[c].policy is not Policy.EARLIEST),
         )
 
     def late(self, held: Params, first: Any) -> Params:
@@ -120,6 +125,85 @@ class Batch:
     sent: int = 0  # rows sent (the store counts them)
     skipped: int = 0  # rows left out
     held: int = 0  # of which held, to be written later
+
+
+class _Pass:
+    """One table's rows of one batch, decided one by one (WriteMemory.rows)."""
+
+    def __init__(self, plan: _Plan, entries: dict[Key, _Entry], undo: dict[Key, _Entry | None]) -> None:
+        self.plan, self.entries, self.undo = plan, entries, undo
+        self.sent: list[Params] = []
+        self.written: dict[Key, int] = {}  # where in `sent` each key's row is, to take the batch's later sightings
+        self.skipped = self.held = 0
+
+    def again(self, key: Key, entry: _Entry, row: Params) -> None:
+        """A row whose content is the one written: sent, held, merged into the batch's row, or left out."""
+        plan = self.plan
+        if plan.time is None:  # the key is the row: stored already
+            self.skipped += 1
+            return
+        moment, follow = row[plan.time], plan.follow
+        follows = follow is not None and row[follow] is not None
+        followed = entry.followed or follows
+        if plan.earliest and moment < entry.first:  # seen earlier than written: now
+            self._send(key, row)
+            self._put(key, entry, _Entry(entry.content, moment, entry.last, followed, entry.held))
+            return
+        later = plan.latest and entry.last < moment
+        if plan.fills and follows and not entry.followed and not later:
+            self._send(key, row)  # an older sighting fills the follower the rows lack
+            self._put(key, entry, _Entry(entry.content, entry.first, entry.last, True, entry.held))
+            return
+        self.skipped += 1
+        if not later:
+            return  # nothing the store lacks
+        at = self.written.get(key)
+        if at is not None:
+            # Seen later in the batch that writes the key: the row written carries this sighting, with its own
+            # content, which this row's NULLs must not blank.
+            self.sent[at] = {**self.sent[at], **{c: row[c] for c in plan.lasts}}
+            if follow is not None and follows:
+                self.sent[at][follow] = row[follow]
+            self._put(key, entry, _Entry(entry.content, entry.first, moment, followed, entry.held))
+            return
+        held = row  # held, the newest only
+        if follow is not None and not follows and entry.held is not None:
+            held = {**row, follow: entry.held[follow]}  # no follower: the one before it stays
+        self._put(key, entry, _Entry(entry.content, entry.first, moment, followed, held))
+        self.held += 1
+
+    def changed(self, key: Key, entry: _Entry | None, content: Any, row: Params) -> None:
+        """A row of a key not written before, or with other content: sent, after the key's held sighting."""
+        plan, follow = self.plan, self.plan.follow
+        moment = row[plan.time] if plan.time is not None else None
+        follows = follow is not None and row[follow] is not None
+        if entry is None:
+            self._send(key, row)
+            self._put(key, None, _Entry(content, moment, moment, follows))
+            return
+        if entry.held is not None:
+            self.sent.append(plan.late(entry.held, entry.first))  # first, so that the two meet in time order
+        self._send(key, row)
+        if moment is not None and moment < entry.last:
+            # Other content, older than what was written: the row now holds a mix this process cannot know
+            # without reading it. Forgotten, so the key's next row is written.
+            self.undo.setdefault(key, entry)
+            del self.entries[key]
+            return
+        held_follows = follow is not None and entry.held is not None and entry.held[follow] is not None
+        followed = entry.followed or follows or held_follows
+        self._put(key, entry, _Entry(content, min(entry.first, moment), moment, followed))
+
+    def _send(self, key: Key, row: Params) -> None:
+        self.written[key] = len(self.sent)
+        self.sent.append(row)
+
+    def _put(self, key: Key, old: _Entry | None, new: _Entry) -> None:
+        """`new` for `key`, as the most recently written; what it replaces kept for an undo (the first time only)."""
+        self.undo.setdefault(key, old)
+        if old is not None:
+            del self.entries[key]
+        self.entries[key] = new
 
 
 class WriteMemory:
@@ -161,14 +245,13 @@ class WriteMemory:
 
     def rows(self, batch: Batch, write: Write, rows: Iterable[Params]) -> list[Params]:
         """The rows of `write` the batch must send, in order: each one written, preceded by its key's held sighting
-        when there is one; skipped and held rows left out. (The hot loop of a batch: the plan is read into
-        locals once.)"""
+        when there is one; skipped and held rows left out; a key's later sightings in the batch carried by the
+        row written for it (one row a key a batch)."""
         plan = self._plans.get(write.table.name)
         if plan is None:
             return list(rows)
-        name, sent, entries, undo = write.table.name, [], self._entries, batch.undo
-        key_of, content_of, time, digest, follow = plan.key, plan.content, plan.time, plan.digest, plan.follow
-        skipped = held_now = 0
+        step = _Pass(plan, self._entries, batch.undo)
+        name, key_of, content_of, digest, entries = write.table.name, plan.key, plan.content, plan.digest, self._entries
         with self._lock:
             for row in rows:
                 key = (name, key_of(row))
@@ -176,54 +259,13 @@ class WriteMemory:
                 values = content_of(row)
                 content = hash(values) if digest else values
                 if entry is not None and (entry.content == content or (not digest and _within(values, entry.content))):
-                    if time is None:  # the key is the row: stored already
-                        skipped += 1
-                        continue
-                    moment = row[time]
-                    follows = follow is not None and row[follow] is not None
-                    if plan.earliest and moment < entry.first:  # seen earlier than written: now
-                        sent.append(row)
-                        _put(entries, undo, key, entry, _Entry(entry.content, moment, entry.last,
-                                                               entry.followed or follows, entry.held))  # fmt: skip
-                    elif plan.latest and entry.last < moment:  # seen later: held, the newest only
-                        held = row
-                        if follow is not None and not follows and entry.held is not None:
-                            held = {**row, follow: entry.held[follow]}  # no follower: the one before it stays
-                        _put(entries, undo, key, entry, _Entry(entry.content, entry.first, moment,
-                                                               entry.followed or follows, held))  # fmt: skip
-                        held_now += 1
-                        skipped += 1
-                    elif plan.fills and follows and not entry.followed:
-                        sent.append(row)  # an older sighting fills the follower the rows lack
-                        _put(
-                            entries, undo, key, entry, _Entry(entry.content, entry.first, entry.last, True, entry.held)
-                        )
-                    else:  # nothing the store lacks
-                        skipped += 1
-                    continue
-                moment = row[time] if time is not None else None
-                follows = follow is not None and row[follow] is not None
-                if entry is None:
-                    sent.append(row)
-                    _put(entries, undo, key, None, _Entry(content, moment, moment, follows))
-                    continue
-                if entry.held is not None:
-                    # Before the row that follows it, so that the two meet in time order.
-                    sent.append(plan.late(entry.held, entry.first))
-                sent.append(row)
-                if moment is not None and moment < entry.last:
-                    # Other content, older than what was written: the row now holds a mix this process cannot
-                    # know without reading it. Forgotten, so the key's next row is written.
-                    undo.setdefault(key, entry)
-                    del entries[key]
+                    step.again(key, entry, row)
                 else:
-                    held_follows = follow is not None and entry.held is not None and entry.held[follow] is not None
-                    followed = entry.followed or follows or held_follows
-                    _put(entries, undo, key, entry, _Entry(content, min(entry.first, moment), moment, followed))
-            self._held += held_now
-        batch.skipped += skipped
-        batch.held += held_now
-        return sent
+                    step.changed(key, entry, content, row)
+            self._held += step.held
+        batch.skipped += step.skipped
+        batch.held += step.held
+        return step.sent
 
     def commit(self) -> None:
         """The open batch is committed: its decisions stand. Past `limit` keys the least recently written go."""
@@ -290,14 +332,6 @@ class WriteMemory:
             if entry.held is not None:
                 self._orphans.append((key, self._plans[key[0]].late(entry.held, entry.first)))
         self._entries.clear()
-
-
-def _put(entries: dict[Key, _Entry], undo: dict[Key, _Entry | None], key: Key, old: _Entry | None, new: _Entry) -> None:
-    """`new` for `key`, as the most recently written; what it replaces kept for an undo (the first time only)."""
-    undo.setdefault(key, old)
-    if old is not None:
-        del entries[key]
-    entries[key] = new
 
 
 def _values(columns: Sequence[str]) -> Callable[[Params], Any]:
