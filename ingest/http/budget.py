@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
+from aiohttp.typedefs import Handler
 
 from query.errors import HttpError
 
@@ -104,13 +104,15 @@ TICKET = web.RequestKey("memory_ticket", Ticket)
 POOL = web.AppKey("prepare_pool", ThreadPoolExecutor)
 
 
-def budget_middleware(budget: MemoryBudget, paths: frozenset[str]) -> Middleware:
-    """Gives each POST to `paths` a ticket on `budget`, released once the request is answered."""
+def budgeted(budget: MemoryBudget, handler: Handler) -> Handler:
+    """`handler` giving each request a ticket on `budget`, released once the request is answered.
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method != "POST" or request.path not in paths:
-            return await handler(request)
+    A wrapper of the ingestion handlers rather than a middleware, so that no other request pays for a look at its
+    path; it runs after every middleware, auth included, so a caller without a key is refused before its body
+    costs anything."""
+
+    @functools.wraps(handler)
+    async def with_ticket(request: web.Request) -> web.StreamResponse:
         ticket = Ticket(budget)
         request[TICKET] = ticket
         try:
@@ -118,7 +120,7 @@ def budget_middleware(budget: MemoryBudget, paths: frozenset[str]) -> Middleware
         finally:
             budget.release(ticket)
 
-    return middleware
+    return with_ticket
 
 
 async def off_loop(request: web.Request, size: int, work: Callable[..., T], *args: object, **kwargs: object) -> T:
