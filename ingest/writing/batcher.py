@@ -272,7 +272,9 @@ class Batcher:
                 if remaining <= 0 or self._stopping:
                     break
                 try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                    # Not wait_for: it makes a task of the get, once per batch at least.
+                    async with asyncio.timeout(remaining):
+                        item = await self._queue.get()
                 except TimeoutError:
                     break
             else:
