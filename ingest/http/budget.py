@@ -128,7 +128,9 @@ def budgeted(budget: MemoryBudget, handler: Handler) -> Handler:
 async def off_loop(request: web.Request, size: int, work: Callable[..., T], *args: object, **kwargs: object) -> T:
     """`work(*args, **kwargs)`, on the app's pool when `size` (the body's bytes) exceeds OFF_LOOP_BYTES, else here.
     A small body is cheaper to handle at once than to hand to a thread."""
+    if size <= OFF_LOOP_BYTES:  # before the pool's look-up: nearly every body is small
+        return work(*args, **kwargs)
     pool = request.app.get(POOL)
-    if pool is None or size <= OFF_LOOP_BYTES:
+    if pool is None:
         return work(*args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(work, *args, **kwargs))
