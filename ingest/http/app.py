@@ -13,7 +13,7 @@ from aiohttp import web
 from ingest.http import ops, receiver
 from ingest.http.auth import auth_middleware
 from ingest.http.body import BodyLimits
-from ingest.http.budget import POOL, POOL_THREADS, MemoryBudget, budget_middleware
+from ingest.http.budget import POOL, POOL_THREADS, MemoryBudget, budgeted
 from ingest.http.cors import cors_middleware
 from ingest.http.errors import HANDLER_TIMEOUT, error_middleware
 from ingest.http.event_limits import EventLimits
@@ -55,8 +55,6 @@ def create_app(settings: Settings, store: Store, *, handler_timeout: float = HAN
         *([cors_middleware] if settings.http.cors_origins else []),
         error_middleware(settings.http.retry_after_seconds, handler_timeout),
         *([auth_middleware] if settings.http.api_keys else []),
-        # After auth: a caller without a key is refused before its body costs anything.
-        budget_middleware(MemoryBudget(settings.http.max_inflight_bytes), frozenset({receiver.SINGLE, receiver.BATCH})),
     ]
     app = web.Application(middlewares=middlewares, client_max_size=settings.http.max_body_bytes)
     app[SETTINGS] = settings
@@ -76,8 +74,10 @@ def create_app(settings: Settings, store: Store, *, handler_timeout: float = HAN
     app.router.add_get("/health", ops.health)
     app.router.add_get("/ready", ops.ready)
     app.router.add_get("/metrics", ops.metrics)
-    app.router.add_post(receiver.SINGLE, receiver.post_event)
-    app.router.add_post(receiver.BATCH, receiver.post_batch)
+    # The ingestion handlers alone hold request bodies: only they take a ticket on the memory budget.
+    budget = MemoryBudget(settings.http.max_inflight_bytes)
+    app.router.add_post(receiver.SINGLE, budgeted(budget, receiver.post_event))
+    app.router.add_post(receiver.BATCH, budgeted(budget, receiver.post_batch))
     return app
 
 

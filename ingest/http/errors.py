@@ -129,7 +129,7 @@ def error_middleware(retry_after_seconds: int, handler_timeout: float = HANDLER_
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         given = request.headers.get("X-Request-ID", "")
         # 32 hex digits, like uuid4().hex but cheaper: this runs for every request.
-        request_id = given if CALLER_REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
+        request_id = given if given and CALLER_REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
         request[REQUEST_ID] = request_id
         set_request_id(request_id)  # every log line of this request's task carries it
         try:
@@ -208,8 +208,7 @@ def error_response(error: HttpError, request_id: str, retry_after: str) -> web.R
     headers = error.headers
     if error.status == 503:
         headers = {"Retry-After": retry_after, **headers}
-    return web.json_response(body, status=error.status, headers=headers, dumps=_dumps)
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    # What json_response would send, without its round trip through str.
+    return web.Response(
+        body=orjson.dumps(body), status=error.status, headers=headers, content_type="application/json", charset="utf-8"
+    )

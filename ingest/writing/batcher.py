@@ -121,6 +121,9 @@ class Batcher:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-writer")
         self._task: asyncio.Task[None] | None = None
+        # The writer's loop, kept by start: submit runs per request, and in CPython 3.11 each look-up of the
+        # running loop is a getpid system call.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._writing: list[_Pending] = []  # the batch the writer holds
         self._stopping = False
         self._observe = observe
@@ -155,7 +158,8 @@ class Batcher:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="lineage-writer")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="lineage-writer")
         self._task.add_done_callback(self._writer_exited)
 
     async def submit(self, events: Sequence[EventRows], claim: Claim | None = None) -> list[WriteOutcome]:
@@ -166,11 +170,11 @@ class Batcher:
         already, and they are dropped unwritten)."""
         if self._stopping:
             raise Stopped("the server is shutting down")
-        if not self.alive:
+        if self._loop is None or not self.alive:
             raise StoreError("the writer is not running")
         if self._queued + len(events) > self._capacity and self._queued > 0:
             raise QueueFull(f"{self._queued} events are waiting to be written")
-        future: asyncio.Future[list[WriteOutcome]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[WriteOutcome]] = self._loop.create_future()
         pending = _Pending(events, future, claim)
         self._queued += len(events)
         self._queue.put_nowait(pending)
@@ -272,7 +276,9 @@ class Batcher:
                 if remaining <= 0 or self._stopping:
                     break
                 try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                    # Not wait_for: it makes a task of the get, once per batch at least.
+                    async with asyncio.timeout(remaining):
+                        item = await self._queue.get()
                 except TimeoutError:
                     break
             else:
