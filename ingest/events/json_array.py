@@ -6,12 +6,20 @@ escapes would change. The standard library's C scanner (`JSONDecoder.raw_decode`
 ends; it recurses once per nesting level, so an element nested deeper than the interpreter's recursion limit
 allows (LINEAGE_MAX_JSON_DEPTH may be set up to 1000) is cut out by a flat scan of strings and brackets
 instead, about five times slower.
+
+Most producers send compact JSON, as orjson writes it: given the decoded elements, each is re-serialised and
+compared with the text where it should start, and taken when it matches and is followed by `,` or `]` (a JSON
+value ends where its text says, so a match is that element's text as sent); only an element that does not match
+is found by the scanner. The comparison costs a fifth of the scan.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+
+import orjson
 
 _DECODER = json.JSONDecoder()
 BLANKS = " \t\r\n"  # JSON's whitespace (RFC 8259 section 2)
@@ -21,14 +29,15 @@ _OPEN = frozenset("[{")
 _CLOSE = frozenset("]}")
 
 
-def element_texts(text: str) -> list[str]:
-    """The text of every top-level element of `text`, a JSON array that a JSON parser has accepted.
+def element_texts(text: str, decoded: Sequence[object] = ()) -> list[str]:
+    """The text of every top-level element of `text`, a JSON array that a JSON parser has accepted, whose elements
+    are `decoded` when the caller has them (they make compact elements cheap to find).
 
     Blanks around an element are not part of it. ValueError when `text` is not a JSON array.
     """
     start = _array_start(text)
     try:
-        return _decoded_texts(text, start)
+        return _decoded_texts(text, start, decoded)
     except RecursionError:
         return scanned_texts(text, start)
 
@@ -47,13 +56,15 @@ def _skip_blanks(text: str, index: int) -> int:
     return index
 
 
-def _decoded_texts(text: str, start: int) -> list[str]:
+def _decoded_texts(text: str, start: int, decoded: Sequence[object]) -> list[str]:
     elements: list[str] = []
     index = _skip_blanks(text, start)
     if text.startswith("]", index):
         return elements
     while True:
-        _, end = _DECODER.raw_decode(text, index)
+        end = _compact_end(text, index, decoded[len(elements)]) if len(elements) < len(decoded) else None
+        if end is None:
+            _, end = _DECODER.raw_decode(text, index)
         elements.append(text[index:end])
         index = _skip_blanks(text, end)
         if text.startswith("]", index):
@@ -61,6 +72,18 @@ def _decoded_texts(text: str, start: int) -> list[str]:
         if not text.startswith(",", index):
             raise ValueError(f"expected , or ] at character {index}")
         index = _skip_blanks(text, index + 1)
+
+
+def _compact_end(text: str, index: int, element: object) -> int | None:
+    """Where `element` ends when its text at `index` is orjson's compact form of it; None otherwise."""
+    try:
+        candidate = orjson.dumps(element).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    end = index + len(candidate)
+    if text.startswith(candidate, index) and text.startswith((",", "]"), _skip_blanks(text, end)):
+        return end
+    return None
 
 
 def scanned_texts(text: str, start: int) -> list[str]:

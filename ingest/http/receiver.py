@@ -234,7 +234,7 @@ def _prepare_batch(value: list[object], text: str, request: web.Request, receive
     """Each element prepared as the single endpoint would (archived as sent: its own text), or the limit it
     exceeds."""
     results: list[Prepared] = []
-    for element, payload in zip(value, element_texts(text), strict=True):
+    for element, payload in zip(value, element_texts(text, value), strict=True):
         try:
             results.append(_prepare_within(element, payload, request, received_at=received_at))
         except (TooManyDatasets, TooManyFields) as exc:

@@ -90,11 +90,13 @@ def batches(bodies: list[bytes], limits: EventLimits) -> dict[str, float]:
     elements = [element_texts(text) for text in texts]
     figures = {
         "decode": cpu_us(lambda: decoded(bodies), events),
-        "element_texts": cpu_us(lambda: [element_texts(text) for text in texts], events),
+        # As the receiver calls it: with the decoded elements, which compact elements are compared with.
+        "element_texts": cpu_us(lambda: [element_texts(t, a) for t, a in zip(texts, arrays, strict=True)], events),
+        "element_texts_scanned": cpu_us(lambda: [element_texts(text) for text in texts], events),
         "check_event": cpu_us(lambda: each(arrays, lambda values: checked(values, limits)), events),
         "prepare": cpu_us(lambda: each(range(len(arrays)), lambda i: prepared(arrays[i], elements[i])), events),
     }
-    figures["total"] = sum(figures.values())
+    figures["total"] = sum(v for k, v in figures.items() if k != "element_texts_scanned")  # the reference aside
     return figures
 
 
