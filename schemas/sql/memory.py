@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -268,12 +269,16 @@ class WriteMemory:
         return step.sent
 
     def commit(self) -> None:
-        """The open batch is committed: its decisions stand. Past `limit` keys the least recently written go."""
+        """The open batch is committed: its decisions stand. Past `limit` keys the least recently written go, a
+        tenth of the limit at a time: finding the oldest key walks the slots of the keys removed before it, so
+        one key at a time would walk them again for every key."""
         with self._lock:
             self._open = None
             entries = self._entries
-            while len(entries) > self.limit:
-                key = next(iter(entries))
+            if len(entries) <= self.limit:
+                return
+            oldest = list(islice(entries, len(entries) - self.limit + self.limit // 10))
+            for key in oldest:
                 entry = entries.pop(key)
                 if entry.held is not None:
                     self._orphans.append((key, self._plans[key[0]].late(entry.held, entry.first)))
