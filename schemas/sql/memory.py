@@ -32,8 +32,9 @@ Why this never leaves a row missing or stale:
   content was written, never an event (OL_EVENT holds each at once) nor a content change. Such a row is right
   again at its next sighting.
 
-Content is kept as the values written (small: names, types, descriptions), or, for a payload (facets, dataset
-versions), as Python's hash of it (salted per process). Bounded: past `limit` keys the least recently written go,
+Content is kept as the values written (names, types, short descriptions), or as Python's hash of them (salted per
+process) for a payload (facets, dataset versions) and for values longer than KEPT_CHARACTERS, so that a key
+costs a few hundred bytes at most. Bounded: past `limit` keys the least recently written go,
 their held sightings written by the next flush.
 """
 
@@ -258,11 +259,10 @@ class WriteMemory:
                 key = (name, key_of(row))
                 entry = entries.get(key)
                 values = content_of(row)
-                content = hash(values) if digest else values
-                if entry is not None and (entry.content == content or (not digest and _within(values, entry.content))):
+                if entry is not None and _same(entry.content, values, digest):
                     step.again(key, entry, row)
                 else:
-                    step.changed(key, entry, content, row)
+                    step.changed(key, entry, hash(values) if digest else _kept(values), row)
             self._held += step.held
         batch.skipped += step.skipped
         batch.held += step.held
@@ -344,6 +344,30 @@ def _values(columns: Sequence[str]) -> Callable[[Params], Any]:
     if not columns:
         return lambda row: ()
     return itemgetter(*columns)
+
+
+class _Digest(int):
+    """Content kept as its hash because its values are long (a description of a few thousand characters, say):
+    a key costs the memory a few hundred bytes at most. Equal content is still recognised; NULLs where values were
+    written then count as a change (written, which is never wrong)."""
+
+
+KEPT_CHARACTERS = 256  # content with more characters of text than this is kept as a _Digest
+
+
+def _kept(values: Any) -> Any:
+    """What an entry keeps of content values: the values, or their _Digest when long."""
+    texts = values if isinstance(values, tuple) else (values,)
+    if sum(len(v) for v in texts if type(v) is str) > KEPT_CHARACTERS:
+        return _Digest(hash(values))
+    return values
+
+
+def _same(known: Any, values: Any, digest: bool) -> bool:
+    """The content `values` is what was written (`known`): equal, or, kept as values, equal but for NULLs."""
+    if digest or type(known) is _Digest:
+        return bool(known == hash(values))
+    return bool(known == values) or _within(values, known)
 
 
 def _within(values: Any, known: Any) -> bool:

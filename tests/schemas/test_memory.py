@@ -267,3 +267,17 @@ def test_a_flush_that_finds_nothing_held_is_not_due_again_at_once(tmp_path: Path
     assert store.flush_sightings() == 0
     assert not store.memory.flush_due()
     store.close()
+
+
+def test_long_content_is_kept_as_a_digest_and_still_recognised(tmp_path: Path) -> None:
+    store = opened(tmp_path / "lineage.db", limit=100_000)
+    first, again = (
+        EventRows(rows.event, jobs=tuple(replace(job, description="d" * 3000) for job in rows.jobs))
+        for rows in rows_of(repeated_events(0, runs=4)[::2][::3])
+    )
+    store.write_batch([first])
+    (entry,) = store.memory._entries.values()
+    assert isinstance(entry.content, int)  # a hash, not 3000 characters: a key costs little
+    store.write_batch([again])
+    assert store.rows_written().left_out == 1  # the same long content, seen later: held, not written
+    store.close()
