@@ -1,7 +1,7 @@
 """The rows every way in produces and every store writes: one dataclass per OL_* table.
 
 Treated as immutable once built, though not `frozen`: a frozen dataclass sets each field through
-object.__setattr__, and building the twenty-odd rows of an event that way cost a sixth of prepare()'s time.
+object.__setattr__, which made building the twenty-odd rows of an event a large part of prepare()'s time.
 
 The mapping (ingest.events.mapping) turns one OpenLineage event into one `EventRows`; a store's `write_batch`
 writes many of them in one transaction. Values are plain: strings, ints, bools and None. Timestamps are

@@ -125,8 +125,7 @@ class Batch:
 
     undo: dict[Key, _Entry | None] = field(default_factory=dict)  # each key's entry before the batch (None: none)
     sent: int = 0  # rows sent (the store counts them)
-    skipped: int = 0  # rows left out
-    held: int = 0  # of which held, to be written later
+    skipped: int = 0  # rows left out (held ones included)
 
 
 class _Pass:
@@ -265,7 +264,6 @@ class WriteMemory:
                     step.changed(key, entry, hash(values) if digest else _kept(values), row)
             self._held += step.held
         batch.skipped += step.skipped
-        batch.held += step.held
         return step.sent
 
     def commit(self) -> None:
