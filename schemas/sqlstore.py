@@ -312,11 +312,8 @@ class SqlStore(SqlReads, Generic[Conn]):
         def advance(conn: Conn) -> None:
             now = utc_now()
             stored = self._query(conn, marks.MARK, {"source_id": key})
-            if mark is not None and not stored:
-                self._execute(conn, marks.INSERT_MARK, {"source_id": key, "source": source, "mark_time": mark,
-                                                        "updated_at": now})  # fmt: skip
-            elif mark is not None and (stored[0][0] is None or mark > reads.read_value(stored[0][0])):
-                self._execute(conn, marks.UPDATE_MARK, {"source_id": key, "mark_time": mark, "updated_at": now})
+            if mark is not None and (not stored or stored[0][0] is None or mark > reads.read_value(stored[0][0])):
+                self._set_mark(conn, source, mark, now, stored=bool(stored))
             known = {str(row[0]) for row in self._query(conn, marks.PENDING_IDS, {"source_id": key})}
             for item_id in dict.fromkeys(finished):
                 if item_id in known:
@@ -328,6 +325,15 @@ class SqlStore(SqlReads, Generic[Conn]):
                     self._execute(conn, marks.INSERT_PENDING, params)
 
         self._in_write_transaction(advance)
+
+    def _set_mark(self, conn: Conn, source: str, mark: str, now: str, *, stored: bool) -> None:
+        """The source's mark set to `mark`: its row updated, or inserted when none is `stored`."""
+        key = make_key(source)
+        if stored:
+            self._execute(conn, marks.UPDATE_MARK, {"source_id": key, "mark_time": mark, "updated_at": now})
+        else:
+            self._execute(conn, marks.INSERT_MARK, {"source_id": key, "source": source, "mark_time": mark,
+                                                    "updated_at": now})  # fmt: skip
 
     def reset_mark(self, source: str) -> None:
         key = {"source_id": make_key(source)}
@@ -444,11 +450,7 @@ class SqlStore(SqlReads, Generic[Conn]):
     def _move_purge_mark(self, conn: Conn) -> None:
         """Move the purge mark, first thing in a purge step's transaction: every batch after it forgets its memory."""
         now = utc_now()
-        if self._query(conn, marks.MARK, PURGE_MARK):
-            self._execute(conn, marks.UPDATE_MARK, {**PURGE_MARK, "mark_time": now, "updated_at": now})
-        else:
-            self._execute(conn, marks.INSERT_MARK, {**PURGE_MARK, "source": PURGE_SOURCE, "mark_time": now,
-                                                    "updated_at": now})  # fmt: skip
+        self._set_mark(conn, PURGE_SOURCE, now, now, stored=bool(self._query(conn, marks.MARK, PURGE_MARK)))
 
     # --- retention ----------------------------------------------------------------------------------------
 
