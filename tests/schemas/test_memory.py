@@ -154,20 +154,38 @@ def test_the_rows_are_those_of_writing_every_row(stores: tuple[Path, Path], seed
 
 
 class CountingStore(SqliteStore):
-    """Counts the rows each batch sends."""
+    """Counts the rows each batch sends, and keeps those of OL_COLUMN_LINEAGE."""
 
     sent: list[int]
+    edges: list[Params]
 
     def _write_rows(self, conn: sqlite3.Connection, write: Write, rows: list[Params]) -> None:
         self.sent.append(len(rows))
+        if write.table.name == "OL_COLUMN_LINEAGE":
+            self.edges.extend(rows)
         super()._write_rows(conn, write, rows)
+
+
+def test_an_edge_seen_by_every_event_of_a_batch_is_written_once_with_its_last_sighting(tmp_path: Path) -> None:
+    path = tmp_path / "lineage.db"
+    store = CountingStore(path)
+    store.upgrade_schema()
+    store.sent, store.edges = [], []
+    runs = rows_of(repeated_events(0, runs=12)[::2][::3])  # 4 runs of one job, the same edges every time
+    store.write_batch(runs)
+    assert len(store.edges) == len({edge["lineage_id"] for edge in store.edges}) == len(COLUMNS) ** 2
+    with closing(sqlite3.connect(path)) as conn:  # at once, not at a later flush
+        seen = conn.execute("SELECT DISTINCT discovered_at, last_seen_at, run_id FROM OL_COLUMN_LINEAGE").fetchall()
+    newest = runs[-1].event
+    assert seen == [(runs[0].event.event_time, newest.event_time, newest.run_id)]
+    store.close()
 
 
 def test_a_repeated_event_of_a_known_job_writes_its_new_rows_only(tmp_path: Path) -> None:
     store = CountingStore(tmp_path / "lineage.db")
     store.upgrade_schema()
     first, again = rows_of(repeated_events(0, runs=4)[::2][::3])  # START of runs 0 and 3: the same job
-    store.sent = []
+    store.sent, store.edges = [], []
     store.write_batch([first])
     written_first, store.sent = sum(store.sent), []
     store.write_batch([again])
