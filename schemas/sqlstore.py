@@ -5,7 +5,8 @@ Every SQL backend (SQLite, Teradata, PostgreSQL) inherits SqlStore and implement
 - `dialect`, and `_rows(sql, params)`, which runs one statement of schemas.sql.reads (`:name` parameters) and
   returns its rows (the reads, in SqlReads);
 - `_in_write_transaction(work)`: run `work(connection)` in one transaction, committed, rolled back whole on any
-  error (Teradata: retried when transient);
+  error (Teradata: retried when transient); a backend that can send a batch's statements without waiting for
+  each answer overrides `_in_batch_transaction` too (PostgreSQL's pipeline mode);
 - `_stored_event_ids(connection, ids)`: which of the ids OL_EVENT holds, seen inside that transaction;
 - `_write_rows(connection, write, rows)`: send one table's rows (schemas.sql.upserts.WRITES) in batch order, as
   the backend renders that table's merge rules;
@@ -290,6 +291,11 @@ class SqlStore(SqlReads, Generic[Conn]):
     def _in_write_transaction(self, work: Callable[[Conn], T]) -> T:
         raise NotImplementedError
 
+    def _in_batch_transaction(self, work: Callable[[Conn], T]) -> T:
+        """`_in_write_transaction` for a batch of rows (write_batch, flush_sightings): statements whose answers
+        are not read one by one, unlike a purge step's row counts."""
+        return self._in_write_transaction(work)
+
     def _stored_event_ids(self, conn: Conn, event_ids: list[str]) -> set[str]:
         raise NotImplementedError
 
@@ -369,7 +375,7 @@ class SqlStore(SqlReads, Generic[Conn]):
         if not batch:
             return []
         try:
-            written, remembered = self._in_write_transaction(lambda conn: self._write_new(conn, batch, first))
+            written, remembered = self._in_batch_transaction(lambda conn: self._write_new(conn, batch, first))
         except BaseException:
             self.memory.abort()
             raise
@@ -415,7 +421,7 @@ class SqlStore(SqlReads, Generic[Conn]):
                 if write.table.name in due:
                     self._write_rows(conn, write, [held.written for held in due[write.table.name]])
 
-        self._in_write_transaction(flush)
+        self._in_batch_transaction(flush)
         self.memory.flushed(due)
         flushed = sum(len(rows) for rows in due.values())
         self._row_counts = RowCounts(self._row_counts.written + flushed, self._row_counts.left_out)

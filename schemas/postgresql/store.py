@@ -7,8 +7,8 @@ connection ends after `pool_timeout` seconds as StoreUnavailable, and once it an
 itself. Opening the store connects in the background and fails for nothing.
 
 Writes: the batch template is schemas.sqlstore.SqlStore's. This module runs it in one transaction on one pooled
-connection, one batch of this process at a time (the writer lock), and sends a table's rows with executemany,
-which psycopg runs in pipeline mode: every row's upsert in one round trip. Rows are sorted by the table's key, so
+connection, one batch of this process at a time (the writer lock), in pipeline mode: the rows of every table
+(executemany each) go out together and are answered in one round trip. Rows are sorted by the table's key, so
 that two writers (processes, hosts) lock the rows they share in the same order and rarely deadlock; the merge
 rules do not depend on the order rows arrive in, and the sort is stable for two rows of one key. Deadlocks,
 serialization failures and the unique violation of a concurrent writer storing the same event are retried
@@ -132,9 +132,22 @@ class PostgresStore(SqlStore[Connection]):
     # --- writes -------------------------------------------------------------------------------------------
 
     def _in_write_transaction(self, work: Callable[[Connection], T]) -> T:
+        return self._transaction(work, pipelined=False)
+
+    def _in_batch_transaction(self, work: Callable[[Connection], T]) -> T:
+        """The batch in pipeline mode inside its transaction: the upserts of every table go out together and are
+        answered in one round trip, where each table's executemany would wait for its own. A read (the purge mark,
+        the stored ids) still waits for its answer. An error of any upsert is raised at the pipeline's end, inside
+        the transaction, which then rolls back whole, and is retried like any other."""
+        return self._transaction(work, pipelined=True)
+
+    def _transaction(self, work: Callable[[Connection], T], *, pipelined: bool) -> T:
         def attempt() -> T:
             with self._connection("writing a batch") as conn, conn.transaction():
-                return work(conn)
+                if not pipelined:
+                    return work(conn)
+                with conn.pipeline():
+                    return work(conn)
 
         with self._writer:
             return retrying(attempt, _verdict, self._sleep)
