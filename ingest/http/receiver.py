@@ -19,7 +19,7 @@ from ingest.events import Accepted, Rejected, prepare
 from ingest.events.json_array import element_texts
 from ingest.http.body import decode_json, read_body, read_json
 from ingest.http.budget import off_loop
-from ingest.http.errors import lift_deadline, store_refusal
+from ingest.http.errors import json_bytes, lift_deadline, store_refusal
 from ingest.http.event_limits import TooManyDatasets, TooManyFields, check_event
 from ingest.http.large import LARGE_BYTES, WorkerPool, run_in_worker
 from ingest.http.typedefs import BATCHER, BODY_LIMITS, EVENT_LIMITS, LARGE_POOL, METRICS, SETTINGS
@@ -164,12 +164,7 @@ _NO_WARNINGS = b',"warnings":[]}'
 def _event_response(duplicate: bool, event_id: str, warnings: list[dict[str, str]]) -> web.Response:
     """201 stored or 200 duplicate, with the body web.json_response would make of the same object."""
     tail = b',"warnings":' + orjson.dumps(warnings) + b"}" if warnings else _NO_WARNINGS
-    return web.Response(
-        body=(_DUPLICATE if duplicate else _STORED) + orjson.dumps(event_id) + tail,
-        status=200 if duplicate else 201,
-        content_type="application/json",
-        charset="utf-8",
-    )
+    return json_bytes((_DUPLICATE if duplicate else _STORED) + orjson.dumps(event_id) + tail, 200 if duplicate else 201)
 
 
 async def post_batch(request: web.Request) -> web.Response:
@@ -281,5 +276,4 @@ class _Batch:
             "failed_events": self.failed,
             "duplicates": self.duplicates,
         }
-        # What json_response would send, without its round trip through str.
-        return web.Response(body=orjson.dumps(body), status=200, content_type="application/json", charset="utf-8")
+        return json_bytes(orjson.dumps(body), 200)
