@@ -8,9 +8,10 @@ itself. Opening the store connects in the background and fails for nothing.
 
 Writes: the batch template is schemas.sqlstore.SqlStore's. This module runs it in one transaction on one pooled
 connection, one batch of this process at a time (the writer lock), in pipeline mode: the rows of every table
-(executemany each) go out together and are answered in one round trip. Rows are sorted by the table's key, so
-that two writers (processes, hosts) lock the rows they share in the same order and rarely deadlock; the merge
-rules do not depend on the order rows arrive in, and the sort is stable for two rows of one key. Deadlocks,
+(one statement of arrays each, schemas.postgresql.sql.unnest_upsert, or executemany where a table has an insert
+default) go out together and are answered in one round trip. Rows are sorted by the table's key, so that two
+writers (processes, hosts) lock the rows they share in the same order and rarely deadlock; the merge rules do
+not depend on the order rows arrive in, and the sort is stable for two rows of one key. Deadlocks,
 serialization failures and the unique violation of a concurrent writer storing the same event are retried
 (schemas.postgresql.errors, schemas.retry): retried, the stored-id check finds that event stored and reports it
 DUPLICATE. A batch reads the purge mark under a shared advisory lock that a purge step takes exclusively (under
@@ -39,12 +40,12 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from schemas import migrations
 from schemas.dsn import Dialect, Dsn
 from schemas.postgresql import catalog, errors
-from schemas.postgresql.sql import pyformat, with_arrays
+from schemas.postgresql.sql import pyformat, unnest_upsert, with_arrays
 from schemas.retry import retrying
 from schemas.sql import backfill, marks, reads
 from schemas.sql.reads import Params
 from schemas.sql.rules import Write
-from schemas.sql.upserts import UPSERTS
+from schemas.sql.upserts import UPSERTS, WRITES
 from schemas.sqlstore import PURGE_MARK, Row, SqlStore
 from schemas.store import SchemaStatus, StoreError, StoreUnavailable
 
@@ -59,6 +60,7 @@ PING_TIMEOUT_SECONDS = 2.0  # /ready answers quickly, even with the server gone
 _PURGE_LOCK = "{kind}(1818848869, hashtext(current_schema()))"
 _READ_PURGE_MARK = pyformat(f"SELECT {_PURGE_LOCK.format(kind='pg_advisory_xact_lock_shared')}, ({marks.MARK})")
 _LOCK_FOR_PURGE = f"SELECT {_PURGE_LOCK.format(kind='pg_advisory_xact_lock')}"
+_UNNESTS = {write.table.name: unnest_upsert(write) for write in WRITES}
 
 
 def connection_string(dsn: Dsn) -> str:
@@ -158,8 +160,13 @@ class PostgresStore(SqlStore[Connection]):
 
     def _write_rows(self, conn: Connection, write: Write, rows: list[Params]) -> None:
         ordered = sorted(rows, key=lambda row: tuple(row[column] for column in write.key))
+        statement = _UNNESTS[write.table.name]
         with conn.cursor() as cursor:
-            cursor.executemany(pyformat(UPSERTS[write.table.name]), ordered)
+            if statement is None:
+                cursor.executemany(pyformat(UPSERTS[write.table.name]), ordered)
+                return
+            for part in by_occurrence(ordered, write.key):
+                cursor.execute(statement, {column: [row[column] for row in part] for column in write.columns})
 
     def _read_purge_mark(self, conn: Connection) -> object:
         found = conn.execute(_READ_PURGE_MARK, PURGE_MARK).fetchone()
@@ -238,6 +245,22 @@ def _verdict(error: Exception) -> tuple[StoreError, bool] | None:
     cause = error.__cause__
     lost = errors.is_unavailable(cause) and not isinstance(cause, PoolTimeout) if cause else False
     return error, cause is not None and (errors.is_retried(cause) or lost)
+
+
+def by_occurrence(rows: list[Params], key: tuple[str, ...]) -> list[list[Params]]:
+    """The rows in rounds, for one statement each: every key's first row, then every second row, and so on. One
+    INSERT ... ON CONFLICT DO UPDATE may not reach a stored row twice, and a key's rows keep their order, so a
+    later row merges onto an earlier one as if it came in a later batch."""
+    rounds: list[list[Params]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for row in rows:
+        identity = tuple(row[column] for column in key)
+        count = seen.get(identity, 0)
+        seen[identity] = count + 1
+        if count == len(rounds):
+            rounds.append([])
+        rounds[count].append(row)
+    return rounds
 
 
 def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:

@@ -138,19 +138,25 @@ def _bound(write: Write) -> Rows:
     return aliases(write.table.name, "excluded", bound)
 
 
+def on_conflict(write: Write) -> str:
+    """What follows a table's INSERT: the ON CONFLICT clause its rules give ('' for rows new by construction)."""
+    if write.new_only:
+        return ""
+    if not write.updates:
+        return f" ON CONFLICT ({', '.join(write.key)}) DO NOTHING"
+    rows = _bound(write)
+    sets = ", ".join(assignment(c, write.rules[c], rows) for c in write.updates)
+    guard = row_guard(write, rows)
+    return f" ON CONFLICT ({', '.join(write.key)}) DO UPDATE SET {sets}" + (f" WHERE {guard}" if guard else "")
+
+
 def upsert_sql(write: Write) -> str:
     """The INSERT of one row (named parameters, one per column) with the ON CONFLICT clause its rules give."""
     rows = _bound(write)
     values = [insert_value(rule, rows.bound(c) if rule.default else f":{c}") for c, rule in write.rules.items()]
     # Built once at import from schemas.tables' names, never from input; values are bound parameters.
     head = f"INSERT INTO {write.table.name} ({', '.join(write.columns)}) VALUES ({', '.join(values)})"  # noqa: S608
-    if write.new_only:
-        return head
-    if not write.updates:
-        return f"{head} ON CONFLICT ({', '.join(write.key)}) DO NOTHING"
-    sets = ", ".join(assignment(c, write.rules[c], rows) for c in write.updates)
-    guard = row_guard(write, rows)
-    return f"{head} ON CONFLICT ({', '.join(write.key)}) DO UPDATE SET {sets}" + (f" WHERE {guard}" if guard else "")
+    return head + on_conflict(write)
 
 
 UPSERTS: dict[str, str] = {write.table.name: upsert_sql(write) for write in WRITES}

@@ -337,6 +337,20 @@ def test_a_later_event_of_the_batch_merges_as_if_in_a_later_batch(store: Store, 
     assert run_state(query) == ("COMPLETE", T2, T1, T2, T2, T1, "job-1")
 
 
+def test_rows_of_one_key_merge_within_a_batch_as_across_batches(store: Store, query: Query) -> None:
+    """Three sightings of one edge, facet and version in one batch, out of time order (a backend that sends a
+    table's rows as one statement sends a key's later rows in statements of their own)."""
+    sightings = [("b", T3, '{"v": 3}'), ("a", T1, '{"v": 1}'), ("c", T2, '{"v": 2}')]
+    store.write_batch([
+        event(f"e-{run_id}", time, column_edges=(edge(f"run-{run_id}", time),), facets=(facet(time, payload),),
+              dataset_versions=(DatasetVersionRow("0f0e-v1", "ds-1", f"run-{run_id}", "{}", time),))
+        for run_id, time, payload in sightings
+    ])  # fmt: skip
+    assert query("SELECT run_id, discovered_at, last_seen_at FROM OL_COLUMN_LINEAGE") == [("run-b", T1, T3)]
+    assert query("SELECT payload, event_time FROM OL_FACET") == [('{"v": 3}', T3)]
+    assert query("SELECT run_id, created_at, updated_at FROM OL_DATASET_VERSION") == [("run-b", T1, T3)]
+
+
 # --- the same rules, rendered for Teradata ----------------------------------------------------------------
 
 TERADATA_PLAN = {tw.write.table.name: tw for tw in teradata_sql.plan("lineage_db", schema_catalog())}

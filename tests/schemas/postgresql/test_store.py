@@ -21,10 +21,12 @@ from schemas import open_store
 from schemas.dsn import parse_dsn
 from schemas.migrations import MIGRATIONS
 from schemas.postgresql import errors
-from schemas.postgresql.sql import pyformat, with_arrays
-from schemas.postgresql.store import PostgresStore, connection_string
+from schemas.postgresql.sql import pyformat, unnest_upsert, with_arrays
+from schemas.postgresql.store import PostgresStore, by_occurrence, connection_string
 from schemas.rows import field_key
 from schemas.sql import reads
+from schemas.sql.rules import Write
+from schemas.sql.upserts import UPSERTS, WRITES, on_conflict
 from schemas.store import Direction, StoreError, StoreUnavailable, WriteOutcome
 from tests.ingest.processes import LINEAGE, environment
 from tests.schemas.test_contract import T1, dataset, event
@@ -70,6 +72,25 @@ def test_statements_take_psycopg_parameters_and_arrays() -> None:
     )
     assert with_arrays(reads.STORED_EVENT_IDS) == "SELECT event_id FROM OL_EVENT WHERE event_id = ANY(:ids)"
     assert "{" not in with_arrays(reads.DATASET_LINKS[Direction.UPSTREAM])
+
+
+@pytest.mark.parametrize("write", WRITES, ids=lambda w: w.table.name)
+def test_a_tables_rows_are_one_statement_of_arrays_merged_by_its_rules(write: Write) -> None:
+    statement = unnest_upsert(write)
+    if any(rule.default is not None for rule in write.rules.values()):
+        assert statement is None  # its update compares the value as bound, which `excluded` does not hold
+        return
+    assert statement is not None
+    assert [f"CAST(%({c})b AS " in statement for c in write.columns] == [True] * len(write.columns)
+    assert statement.count("%(") == len(write.columns)  # one array parameter per column, nothing else bound
+    assert statement.endswith(pyformat(on_conflict(write), "b"))
+    assert UPSERTS[write.table.name].endswith(on_conflict(write))  # the clause a row of its own is merged by
+
+
+def test_rows_of_one_key_go_out_in_rounds_in_batch_order() -> None:
+    rows = [{"k": "a", "v": 1}, {"k": "a", "v": 2}, {"k": "b", "v": 3}, {"k": "a", "v": 4}, {"k": "b", "v": 5}]
+    assert by_occurrence(rows, ("k",)) == [[rows[0], rows[2]], [rows[1], rows[4]], [rows[3]]]
+    assert by_occurrence([], ("k",)) == []
 
 
 @pytest.mark.parametrize(
