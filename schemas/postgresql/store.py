@@ -20,7 +20,8 @@ the batch leaves out as stored: see schemas.sql.memory).
 
 Reads: SqlReads' statements on pooled connections of their own, outside any transaction: under MVCC a read
 never waits for the writer and sees the last committed batch. Id lists are bound as one array
-(schemas.postgresql.sql).
+(schemas.postgresql.sql); every connection reads values as the store's types hold them
+(schemas.postgresql.values).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from schemas import migrations
 from schemas.dsn import Dialect, Dsn
-from schemas.postgresql import catalog, errors
+from schemas.postgresql import catalog, errors, values
 from schemas.postgresql.sql import pyformat, unnest_upsert, with_arrays
 from schemas.retry import retrying
 from schemas.sql import backfill, marks, reads
@@ -97,6 +98,7 @@ class PostgresStore(SqlStore[Connection]):
             min_size=1,
             max_size=pool_size,
             kwargs={"autocommit": True},
+            configure=lambda conn: values.register(conn.adapters),
             check=self._check,
             timeout=pool_timeout,
             name=self.masked,
@@ -185,8 +187,9 @@ class PostgresStore(SqlStore[Connection]):
     # --- reads --------------------------------------------------------------------------------------------
 
     def _rows(self, sql: str, params: Params) -> list[Row]:
+        """The rows as tuples, their values already as schemas.sql.reads holds them (schemas.postgresql.values)."""
         with self._connection("reading lineage") as conn:
-            return [tuple(map(reads.read_value, row)) for row in conn.execute(pyformat(sql), params)]
+            return conn.execute(pyformat(sql), params).fetchall()
 
     def _id_rows(self, sql: str, ids: list[str], params: Params) -> list[Row]:
         """One statement for the whole list, the ids bound as one array (see schemas.postgresql.sql)."""

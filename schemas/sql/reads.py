@@ -113,9 +113,14 @@ def read_value(value: Any) -> Any:
         return format_store_time(value)
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, str) and value.endswith(" ") and len(value.rstrip(" ")) <= 1:
-        return value.rstrip(" ")
+    if isinstance(value, str):
+        return unpadded(value)
     return value
+
+
+def unpadded(text: str) -> str:
+    """A CHAR(1) flag without the blanks a server pads it with; any other text as it is."""
+    return text.rstrip(" ") if text.endswith(" ") and len(text.rstrip(" ")) <= 1 else text
 
 
 def like_pattern(text: str) -> str:

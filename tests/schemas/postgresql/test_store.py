@@ -166,6 +166,21 @@ def test_an_upgrade_adds_a_dropped_index_back(store: PostgresStore, postgres_dsn
     assert store.upgrade_schema() == []
 
 
+def test_reads_get_values_as_the_stores_types_hold_them(store: PostgresStore, postgres_dsn: str) -> None:
+    """psycopg converts as it reads (schemas.postgresql.values) what read_value converts after a plain fetch."""
+    sql = (
+        "SELECT CAST('2024-05-01 10:00:01' AS TIMESTAMP(6)), CAST('2024-05-01 12:00:01.5+02' AS TIMESTAMPTZ), "
+        "CAST(0.95 AS NUMERIC(5,4)), CAST(12 AS NUMERIC(9,0)), CAST('' AS CHAR(1)), CAST('Y' AS CHAR(1)), "
+        "CAST('ab' AS CHAR(4)), 'text ', 7, NULL"
+    )
+    with psycopg.connect(postgres_dsn) as conn:
+        plain = conn.execute(sql).fetchall()
+    expected = [tuple(map(reads.read_value, row)) for row in plain]
+    assert store._rows(sql, {}) == expected
+    assert expected == [("2024-05-01 10:00:01.000000", "2024-05-01 10:00:01.500000", 0.95, 12.0, "", "Y", "ab  ",
+                         "text ", 7, None)]  # fmt: skip
+
+
 def test_a_deadlock_is_retried_and_the_batch_stored(postgres_dsn: str) -> None:
     """The store takes A, then waits for B, held by another session that then asks for A. The store's session
     checks for the deadlock first (the other one waits longer before checking) and is the one aborted; the retry
