@@ -211,6 +211,11 @@ def _loop_error(server: LineageServer, loop: asyncio.AbstractEventLoop, context:
             shed,
         )
         return
+    if isinstance(exc, ValueError) and "._start_serving(" in context.get("message", ""):
+        # That retry, run after a stop closed the listening socket (its descriptor is then -1): nothing is left
+        # to accept. asyncio does not cancel the retry when the server closes.
+        logger.debug("a retry of accepting found its listening socket closed by the stop")
+        return
     loop.default_exception_handler(context)
 
 

@@ -152,6 +152,40 @@ DESCRIPTORS = 64  # RLIMIT_NOFILE of the server under test: start-up takes about
 IDLE_CONNECTIONS = 100
 
 
+def test_a_stop_while_out_of_descriptors_ends_cleanly(tmp_path: Path) -> None:
+    """SIGTERM while accepting waits for descriptors: asyncio retries a second after running out, and that retry
+    then finds the listening socket closed by the stop. It exits 0, logging no traceback."""
+    env = environment(tmp_path)
+    upgrade_schema(env)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("ab") as stderr:
+        process = subprocess.Popen(
+            [LINEAGE, "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            resource.prlimit(process.pid, resource.RLIMIT_NOFILE, (DESCRIPTORS, DESCRIPTORS))
+            wait_for_health(port, process)
+            held = [connect(port) for _ in range(IDLE_CONNECTIONS)]
+            wait_for(lambda: "cannot accept connections" in log.read_text(errors="replace"), 30, "running out")
+            process.send_signal(signal.SIGTERM)
+            time.sleep(1.5)  # the retry of accepting, due within a second, runs while the server stops
+            for sock in held:
+                sock.close()
+            assert process.wait(timeout=SHUTDOWN_SECONDS) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=SHUTDOWN_SECONDS)
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, text[:3000]
+
+
 def test_out_of_descriptors_logs_a_few_lines_and_service_resumes(tmp_path: Path) -> None:
     env = environment(tmp_path)
     upgrade_schema(env)
