@@ -9,6 +9,8 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -152,9 +154,10 @@ DESCRIPTORS = 64  # RLIMIT_NOFILE of the server under test: start-up takes about
 IDLE_CONNECTIONS = 100
 
 
-def test_a_stop_while_out_of_descriptors_ends_cleanly(tmp_path: Path) -> None:
-    """SIGTERM while accepting waits for descriptors: asyncio retries a second after running out, and that retry
-    then finds the listening socket closed by the stop. It exits 0, logging no traceback."""
+@contextmanager
+def few_descriptors(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+    """`lineage serve` limited to DESCRIPTORS open files, its stderr in a log; killed if still running at the end.
+    Yields the process, its port and the log, after the first /health answered."""
     env = environment(tmp_path)
     upgrade_schema(env)
     port = free_port()
@@ -171,56 +174,44 @@ def test_a_stop_while_out_of_descriptors_ends_cleanly(tmp_path: Path) -> None:
         try:
             resource.prlimit(process.pid, resource.RLIMIT_NOFILE, (DESCRIPTORS, DESCRIPTORS))
             wait_for_health(port, process)
-            held = [connect(port) for _ in range(IDLE_CONNECTIONS)]
-            wait_for(lambda: "cannot accept connections" in log.read_text(errors="replace"), 30, "running out")
-            process.send_signal(signal.SIGTERM)
-            time.sleep(1.5)  # the retry of accepting, due within a second, runs while the server stops
-            for sock in held:
-                sock.close()
-            assert process.wait(timeout=SHUTDOWN_SECONDS) == 0
+            yield process, port, log
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=SHUTDOWN_SECONDS)
-    text = log.read_text(errors="replace")
-    assert "Traceback" not in text, text[:3000]
 
 
 def test_out_of_descriptors_logs_a_few_lines_and_service_resumes(tmp_path: Path) -> None:
-    env = environment(tmp_path)
-    upgrade_schema(env)
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("ab") as stderr:
-        process = subprocess.Popen(
-            [LINEAGE, "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        try:
-            resource.prlimit(process.pid, resource.RLIMIT_NOFILE, (DESCRIPTORS, DESCRIPTORS))
-            wait_for_health(port, process)
-            held = [connect(port) for _ in range(IDLE_CONNECTIONS)]  # more than the server may open
-            # Service goes on while they are held: idle connections are shed to free descriptors.
-            status, _, body = wait_for(lambda: _health(port), 30, "/health while descriptors ran out")
-            assert status == 200, body
-            for sock in held:
-                sock.close()
-            # And once the clients are gone, it answers at once.
-            assert get(f"http://127.0.0.1:{port}/health", timeout=10)[0] == 200
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=SHUTDOWN_SECONDS) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=SHUTDOWN_SECONDS)
+    with few_descriptors(tmp_path) as (process, port, log):
+        held = [connect(port) for _ in range(IDLE_CONNECTIONS)]  # more than the server may open
+        # Service goes on while they are held: idle connections are shed to free descriptors.
+        status, _, body = wait_for(lambda: _health(port), 30, "/health while descriptors ran out")
+        assert status == 200, body
+        for sock in held:
+            sock.close()
+        # And once the clients are gone, it answers at once.
+        assert get(f"http://127.0.0.1:{port}/health", timeout=10)[0] == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=SHUTDOWN_SECONDS) == 0
     text = log.read_text(errors="replace")
     assert "Traceback" not in text, text[:3000]
     accept_lines = [line for line in text.splitlines() if "cannot accept connections" in line]
     assert 1 <= len(accept_lines) <= 3, accept_lines
+
+
+def test_a_stop_while_out_of_descriptors_ends_cleanly(tmp_path: Path) -> None:
+    """SIGTERM while accepting waits for descriptors: asyncio retries a second after running out, and that retry
+    then finds the listening socket closed by the stop. It exits 0, logging no traceback."""
+    with few_descriptors(tmp_path) as (process, port, log):
+        held = [connect(port) for _ in range(IDLE_CONNECTIONS)]
+        wait_for(lambda: "cannot accept connections" in log.read_text(errors="replace"), 30, "running out")
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1.5)  # the retry of accepting, due within a second, runs while the server stops
+        for sock in held:
+            sock.close()
+        assert process.wait(timeout=SHUTDOWN_SECONDS) == 0
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, text[:3000]
 
 
 def _health(port: int) -> tuple[int, dict[str, str], bytes] | None:
