@@ -45,7 +45,7 @@ from schemas.postgresql.sql import pyformat, unnest_upsert, with_arrays
 from schemas.retry import retrying
 from schemas.sql import backfill, marks, reads
 from schemas.sql.reads import Params
-from schemas.sql.rules import Write
+from schemas.sql.rules import Write, waves
 from schemas.sql.upserts import UPSERTS, WRITES
 from schemas.sqlstore import PURGE_MARK, Row, SqlStore
 from schemas.store import SchemaStatus, StoreError, StoreUnavailable
@@ -167,7 +167,7 @@ class PostgresStore(SqlStore[Connection]):
             if statement is None:
                 cursor.executemany(pyformat(UPSERTS[write.table.name]), ordered)
                 return
-            for part in by_occurrence(ordered, write.key):
+            for part in waves(ordered, write.key):
                 cursor.execute(statement, {column: [row[column] for row in part] for column in write.columns})
 
     def _read_purge_mark(self, conn: Connection) -> object:
@@ -248,22 +248,6 @@ def _verdict(error: Exception) -> tuple[StoreError, bool] | None:
     cause = error.__cause__
     lost = errors.is_unavailable(cause) and not isinstance(cause, PoolTimeout) if cause else False
     return error, cause is not None and (errors.is_retried(cause) or lost)
-
-
-def by_occurrence(rows: list[Params], key: tuple[str, ...]) -> list[list[Params]]:
-    """The rows in rounds, for one statement each: every key's first row, then every second row, and so on. One
-    INSERT ... ON CONFLICT DO UPDATE may not reach a stored row twice, and a key's rows keep their order, so a
-    later row merges onto an earlier one as if it came in a later batch."""
-    rounds: list[list[Params]] = []
-    seen: dict[tuple[Any, ...], int] = {}
-    for row in rows:
-        identity = tuple(row[column] for column in key)
-        count = seen.get(identity, 0)
-        seen[identity] = count + 1
-        if count == len(rounds):
-            rounds.append([])
-        rounds[count].append(row)
-    return rounds
 
 
 def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:

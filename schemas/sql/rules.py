@@ -13,9 +13,10 @@ expression reads the stored row as it was before the update (standard UPDATE sem
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from schemas.rows import EventRows
 from schemas.sql.params import Params
@@ -113,6 +114,24 @@ class Write:
         if len(whole) != len(self.updates) or len(times) != 1 or None in times:
             raise ValueError(f"{self.table.name}: NEWER_ROW columns must share one time and be the only updates")
         return whole[0].time
+
+
+def waves(rows: Sequence[Params], key: Sequence[str]) -> list[list[Params]]:
+    """The rows split so that no key repeats within a wave: every key's first row, then every second row, and so
+    on, so a key's rows keep their batch order across waves. A backend sends each wave as one request (Teradata's
+    executemany, PostgreSQL's unnested arrays, where ON CONFLICT DO UPDATE may not reach a stored row twice), and a
+    later row of the batch merges onto an earlier one exactly as in two batches, whatever order the database
+    applies one request's rows in."""
+    seen: dict[tuple[Any, ...], int] = {}
+    result: list[list[Params]] = []
+    for row in rows:
+        identity = tuple(row[c] for c in key)
+        wave = seen.get(identity, 0)
+        seen[identity] = wave + 1
+        if wave == len(result):
+            result.append([])
+        result[wave].append(row)
+    return result
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,22 +203,6 @@ def id_chunks(event_ids: Sequence[str]) -> list[tuple[str, ...]]:
     return chunks
 
 
-def waves(rows: Sequence[Params], key: Sequence[str]) -> list[list[Params]]:
-    """Split rows so no key repeats within a wave; a key's rows keep their batch order across waves. Each wave is
-    one executemany, so a later row of the batch merges onto an earlier one exactly as in two batches, whatever
-    order Teradata applies the rows of one iterated request in."""
-    seen: dict[tuple[Any, ...], int] = {}
-    result: list[list[Params]] = []
-    for row in rows:
-        identity = tuple(row[c] for c in key)
-        wave = seen.get(identity, 0)
-        seen[identity] = wave + 1
-        if wave == len(result):
-            result.append([])
-        result[wave].append(row)
-    return result
-
-
 def bind(statement: Statement, rows: Sequence[Params], fit: dict[str, Callable[[Any], Any]]) -> list[tuple[Any, ...]]:
     """Each row's values in the statement's parameter order, fitted to the declared columns."""
     identity: Callable[[Any], Any] = _same

@@ -36,7 +36,7 @@ from schemas.migrations import Catalog
 from schemas.retry import retrying
 from schemas.sql import backfill, ddl, reads
 from schemas.sql.reads import Params
-from schemas.sql.rules import Write
+from schemas.sql.rules import Write, waves
 from schemas.sqlstore import SqlStore
 from schemas.store import SchemaStatus, StoreError, StoreUnavailable
 from schemas.teradata import catalog as teradata_catalog
@@ -293,7 +293,7 @@ class TeradataStore(SqlStore[Connection]):
 
     def _write_rows(self, conn: Connection, write: Write, rows: list[Params]) -> None:
         table_write = self._write_plan()[write.table.name]
-        for wave in teradata_sql.waves(rows, write.key):
+        for wave in waves(rows, write.key):
             for statement in table_write.statements:
                 executemany(conn, statement.sql, teradata_sql.bind(statement, wave, table_write.fit))
 

@@ -51,7 +51,7 @@ from schemas.rows import (
 )
 from schemas.sql import reads
 from schemas.sql.memory import DEFAULT_REFRESH_SECONDS
-from schemas.sql.rules import Policy, Write
+from schemas.sql.rules import Policy, Write, waves
 from schemas.sql.upserts import UPSERTS, WRITES
 from schemas.sqlite.store import SqliteStore
 from schemas.sqlstore import SqlStore
@@ -409,6 +409,12 @@ def test_teradata_replaces_a_facet_row_by_the_same_rule() -> None:
     assert UPSERTS[write.table.name].endswith(
         f"WHERE (OL_FACET.{write.row_time} IS NULL OR excluded.{write.row_time} >= OL_FACET.{write.row_time})"
     )
+
+
+def test_rows_of_one_key_split_into_waves_in_batch_order() -> None:
+    rows = [{"k": "a", "v": 1}, {"k": "a", "v": 2}, {"k": "b", "v": 3}, {"k": "a", "v": 4}, {"k": "b", "v": 5}]
+    assert waves(rows, ("k",)) == [[rows[0], rows[2]], [rows[1], rows[4]], [rows[3]]]
+    assert waves([], ("k",)) == []
 
 
 def test_every_rule_table_keys_on_the_tables_primary_key() -> None:

@@ -22,7 +22,7 @@ from schemas.dsn import parse_dsn
 from schemas.migrations import MIGRATIONS
 from schemas.postgresql import errors
 from schemas.postgresql.sql import pyformat, unnest_upsert, with_arrays
-from schemas.postgresql.store import PostgresStore, by_occurrence, connection_string
+from schemas.postgresql.store import PostgresStore, connection_string
 from schemas.rows import field_key
 from schemas.sql import reads
 from schemas.sql.rules import Write
@@ -85,12 +85,6 @@ def test_a_tables_rows_are_one_statement_of_arrays_merged_by_its_rules(write: Wr
     assert statement.count("%(") == len(write.columns)  # one array parameter per column, nothing else bound
     assert statement.endswith(pyformat(on_conflict(write), "b"))
     assert UPSERTS[write.table.name].endswith(on_conflict(write))  # the clause a row of its own is merged by
-
-
-def test_rows_of_one_key_go_out_in_rounds_in_batch_order() -> None:
-    rows = [{"k": "a", "v": 1}, {"k": "a", "v": 2}, {"k": "b", "v": 3}, {"k": "a", "v": 4}, {"k": "b", "v": 5}]
-    assert by_occurrence(rows, ("k",)) == [[rows[0], rows[2]], [rows[1], rows[4]], [rows[3]]]
-    assert by_occurrence([], ("k",)) == []
 
 
 @pytest.mark.parametrize(
