@@ -26,13 +26,13 @@ def _builtin(name: str) -> type[abc.Loader]:
 
 
 class _Wrapped(Loader):
-    """A loader that converts what psycopg's loader of the same type gives."""
+    """A loader that converts what psycopg's loader of the same type (`wraps`) gives."""
 
-    wraps: str
+    wraps: type[abc.Loader]
 
     def __init__(self, oid: int, context: abc.AdaptContext | None = None) -> None:
         super().__init__(oid, context)
-        self._inner = _builtin(self.wraps)(oid, context)
+        self._inner = self.wraps(oid, context)
 
 
 class _StoreTime(_Wrapped):
@@ -42,15 +42,15 @@ class _StoreTime(_Wrapped):
 
 
 class _Timestamp(_StoreTime):
-    wraps = "timestamp"
+    wraps = _builtin("timestamp")
 
 
 class _Timestamptz(_StoreTime):
-    wraps = "timestamptz"
+    wraps = _builtin("timestamptz")
 
 
 class _Char(_Wrapped):
-    wraps = "bpchar"
+    wraps = _builtin("bpchar")
 
     def load(self, data: abc.Buffer) -> str:
         return unpadded(self._inner.load(data))
